@@ -1,0 +1,135 @@
+/**
+ * Pure helpers around the proc machine: build the initial state, apply one event, explain a
+ * rejection, and convert to and from XState's persisted snapshot.
+ */
+import { initialTransition, transition } from 'xstate';
+import type { PersistedProcSnapshot, ProcContext, ProcMachineState, ProcRef } from './proc-context.js';
+import type { ProcEvent } from './proc-events.js';
+import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from './machine-identity.js';
+import { procMachine } from './proc-machine.js';
+import { isProcessing, isProcessStatus, type ProcessStatus } from './process-status.js';
+
+
+/** Side effects the runtime performs once a transition is recorded. */
+export type ProcAction = 'dispatch' | 'armTimeouts' | 'attemptJoin' | 'notifyParent';
+
+const PROC_ACTIONS: readonly string[] = ['dispatch', 'armTimeouts', 'attemptJoin', 'notifyParent'];
+
+/** An accepted event: the state after it and the side effects it asks for. */
+export interface AcceptedTransition {
+  readonly accepted: true;
+  readonly from: ProcessStatus;
+  readonly to: ProcessStatus;
+  readonly state: ProcMachineState;
+  readonly actions: readonly ProcAction[];
+}
+
+/**
+ * Why an event was not accepted.
+ * - `blocked`: a call met a blocking process (current or queued).
+ * - `processing`: a local call, or an unforced reset, met a processing proc.
+ * - `stale-run`: the event names a run that no longer holds the proc (the writer is fenced).
+ * - `stale-call`: the event names a call that is no longer pending (duplicate or late delivery).
+ * - `children-processing`: a join was attempted while children are processing.
+ * - `not-accepted`: the status does not accept this event at all.
+ */
+export type RejectionReason =
+  | 'blocked'
+  | 'processing'
+  | 'stale-run'
+  | 'stale-call'
+  | 'children-processing'
+  | 'not-accepted';
+
+/** A rejected event; nothing changes. */
+export interface RejectedTransition {
+  readonly accepted: false;
+  readonly status: ProcessStatus;
+  readonly reason: RejectionReason;
+}
+
+/** The result of {@link applyProcEvent}. */
+export type ProcTransitionResult = AcceptedTransition | RejectedTransition;
+
+/** The state of a new proc: READY with an empty context. Pure. */
+export function initialProcState(parent: ProcRef | null): ProcMachineState {
+  const [snapshot] = initialTransition(procMachine, { parent });
+  return { status: snapshot.value, context: snapshot.context };
+}
+
+function resolve(state: ProcMachineState) {
+  return procMachine.resolveState({ value: state.status, context: state.context as ProcContext });
+}
+
+/**
+ * Applies one event to a proc state. Pure and never throws for a well-formed state: an event
+ * the state does not accept comes back as a {@link RejectedTransition} with its reason.
+ */
+export function applyProcEvent(state: ProcMachineState, event: ProcEvent): ProcTransitionResult {
+  const snapshot = resolve(state);
+  if (!snapshot.can(event)) {
+    return { accepted: false, status: state.status, reason: explainRejection(state, event) };
+  }
+  const [next, actions] = transition(procMachine, snapshot, event);
+  return {
+    accepted: true,
+    from: state.status,
+    to: next.value,
+    state: { status: next.value, context: next.context },
+    actions: actions.map((action) => action.type).filter((type): type is ProcAction => PROC_ACTIONS.includes(type)),
+  };
+}
+
+function explainRejection(state: ProcMachineState, event: ProcEvent): RejectionReason {
+  const processing = isProcessing(state.status);
+  switch (event.type) {
+    case 'process.called':
+      return processing ? 'blocked' : 'not-accepted';
+    case 'process.called_locally':
+      return processing ? 'processing' : 'not-accepted';
+    case 'proc.reset':
+      return processing ? 'processing' : 'not-accepted';
+    case 'worker.started':
+    case 'dispatch.failed':
+      return 'stale-call';
+    case 'join.started':
+      return state.status === 'WAITING_FOR_RESULT' ? 'children-processing' : 'not-accepted';
+    case 'run.progressed':
+    case 'run.soft_timed_out':
+    case 'run.succeeded':
+    case 'run.waiting':
+    case 'run.failed':
+    case 'run.timed_out':
+      return 'stale-run';
+    case 'worker.lost':
+      if (!processing) return 'not-accepted';
+      return event.run_id !== undefined ? 'stale-run' : 'stale-call';
+    default:
+      return 'not-accepted';
+  }
+}
+
+
+/** XState's persisted snapshot of a proc state (what `actor.getPersistedSnapshot()` returns). Pure. */
+export function toPersistedSnapshot(state: ProcMachineState): PersistedProcSnapshot {
+  return procMachine.getPersistedSnapshot(resolve(state)) as unknown as PersistedProcSnapshot;
+}
+
+/** Machine identity stored next to a persisted snapshot. */
+export interface ProcMachineIdentity {
+  readonly id: string;
+  readonly version: number;
+}
+
+/** The identity of the machine in this build. */
+export const PROC_MACHINE: ProcMachineIdentity = Object.freeze({ id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION });
+
+/** True when a snapshot written by `identity` can be read by this build. */
+export function isSupportedMachine(identity: ProcMachineIdentity): boolean {
+  return identity.id === PROC_MACHINE_ID && identity.version <= PROC_MACHINE_VERSION && identity.version >= 1;
+}
+
+/** Narrow an unknown value to a status, for hand-edited or foreign data. */
+export function parseStatus(value: unknown): ProcessStatus | undefined {
+  return isProcessStatus(value) ? value : undefined;
+}

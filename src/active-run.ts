@@ -1,0 +1,219 @@
+/**
+ * One run holding a proc in RUNNING: its lease, its fencing, and its serialized writes.
+ *
+ * Every write of the run is a transition based on the latest sequence number the run knows.
+ * A conflict means someone else wrote: the runtime reloads and re-applies the event, and the
+ * machine's guards decide whether the run still holds the proc (a queued call or a soft
+ * timeout leaves it in place; a reset, a stop or a lost-worker failure does not). A heartbeat
+ * renews the lease and looks for foreign records, so a fenced run learns it even while idle.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ProcRef } from '../machines/proc-context.js';
+import type { ProcEvent } from '../machines/proc-events.js';
+import type { RejectionReason } from '../machines/apply-event.js';
+import type { ProcStore } from '../persistence/proc-store.js';
+import type { StoredProc } from '../persistence/proc-ledger.js';
+import { RunFencedError, SoftTimeLimitExceeded, WorkerShutdown } from './errors.js';
+import type { JobDelivery } from './scheduler.js';
+
+/** Outcome of a transition attempt by the runtime. */
+export type TransitionOutcome =
+  | { readonly accepted: true; readonly proc: StoredProc; readonly previous: StoredProc; readonly actions: readonly string[]; readonly event: ProcEvent }
+  | { readonly accepted: false; readonly proc: StoredProc; readonly reason: RejectionReason };
+
+/** What a run needs from its runtime. */
+export interface RunHost {
+  readonly worker: string;
+  readonly store: ProcStore;
+  now(): Date;
+  transition(
+    ref: ProcRef,
+    build: (current: StoredProc) => ProcEvent,
+    options: { readonly base?: StoredProc | undefined; readonly runId: string | null },
+  ): Promise<TransitionOutcome>;
+  load(ref: ProcRef): Promise<StoredProc | undefined>;
+  reportError(error: unknown, context: string): void;
+}
+
+/** Fraction of the lease after which the holder stops writing, leaving room for clock skew. */
+const SAFETY_FRACTION = 0.1;
+const MAX_SAFETY_MS = 5_000;
+
+/** A run in progress. Internal. */
+export class ActiveRun {
+  readonly ref: ProcRef;
+  readonly runId: string;
+  readonly controller = new AbortController();
+  readonly #host: RunHost;
+  readonly #leaseMs: number;
+  readonly #safetyMs: number;
+  readonly #delivery: JobDelivery | undefined;
+  readonly #softTimeoutMs: number | undefined;
+  #proc: StoredProc;
+  #deadline: number;
+  #fenced: RunFencedError | undefined;
+  #softTimedOut = false;
+  #leaseWritten = false;
+  #chain: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #pendingWarnings: string[] = [];
+  readonly #errors: string[] = [];
+
+  constructor(
+    host: RunHost,
+    proc: StoredProc,
+    runId: string,
+    options: { leaseMs: number; delivery?: JobDelivery | undefined; softTimeoutMs?: number | undefined },
+  ) {
+    this.#host = host;
+    this.ref = proc.ref;
+    this.#proc = proc;
+    this.runId = runId;
+    this.#leaseMs = options.leaseMs;
+    this.#safetyMs = Math.min(MAX_SAFETY_MS, Math.floor(options.leaseMs * SAFETY_FRACTION));
+    this.#delivery = options.delivery;
+    this.#softTimeoutMs = options.softTimeoutMs;
+    this.#deadline = performance.now() + this.#leaseMs - this.#safetyMs;
+  }
+
+  /** The proc as of the run's last write or check. */
+  get proc(): StoredProc {
+    return this.#proc;
+  }
+
+  /** Set once the run may no longer write. */
+  get fenced(): RunFencedError | undefined {
+    return this.#fenced;
+  }
+
+  /** True once the soft time limit was reported. */
+  get softTimedOut(): boolean {
+    return this.#softTimedOut;
+  }
+
+  /** Errors recorded without throwing. */
+  get recordedErrors(): readonly string[] {
+    return this.#errors;
+  }
+
+  /** Starts the heartbeat. */
+  begin(): void {
+    const interval = Math.max(10, Math.floor(this.#leaseMs / 3));
+    this.#timer = setInterval(() => {
+      void this.heartbeat().catch((error: unknown) => this.#host.reportError(error, `heartbeat of ${this.ref.kind} ${this.ref.id}`));
+    }, interval);
+    this.#timer.unref();
+  }
+
+  /** Stops the heartbeat and removes the lease record, if one was written. */
+  async end(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#chain.catch(() => undefined);
+    if (this.#leaseWritten) await this.#host.store.deleteLease(this.ref, this.runId).catch(() => undefined);
+  }
+
+  /** Queues a warning for the next write. */
+  warn(message: string): void {
+    this.#pendingWarnings.push(message);
+  }
+
+  /** Records an error without stopping the run. */
+  recordError(message: string): void {
+    this.#errors.push(message);
+  }
+
+  /** Takes the warnings not yet written. */
+  takeWarnings(): string[] {
+    const warnings = this.#pendingWarnings;
+    this.#pendingWarnings = [];
+    return warnings;
+  }
+
+  /** Throws `RunFencedError` when the run may no longer write. */
+  assertLive(): void {
+    if (this.#fenced !== undefined) throw this.#fenced;
+    if (performance.now() > this.#deadline) {
+      this.fence('its lease expired before it was renewed');
+      throw this.#fenced as unknown as RunFencedError;
+    }
+  }
+
+  /** Marks the run as fenced and aborts its signal. */
+  fence(reason: string): void {
+    if (this.#fenced !== undefined) return;
+    this.#fenced = new RunFencedError(this.ref.kind, this.ref.id, this.runId, reason);
+    this.controller.abort(this.#fenced);
+  }
+
+  /** Aborts the run's signal because its worker shuts down. */
+  shutdown(): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new WorkerShutdown());
+  }
+
+  /**
+   * Writes one event of the run, serialized with its other writes and its heartbeat.
+   * @throws RunFencedError when the run no longer holds the proc.
+   */
+  async write(build: (runId: string) => ProcEvent): Promise<TransitionOutcome & { accepted: true }> {
+    return this.#serialize(async () => {
+      this.assertLive();
+      const outcome = await this.#host.transition(this.ref, () => build(this.runId), { base: this.#proc, runId: this.runId });
+      if (!outcome.accepted) {
+        this.#adopt(outcome.proc);
+        this.fence(`the proc moved on to ${outcome.proc.state.status} (${outcome.reason})`);
+        throw this.#fenced as unknown as RunFencedError;
+      }
+      this.#adopt(outcome.proc, true);
+      return outcome;
+    });
+  }
+
+  /** Renews the lease, extends the scheduler's lock and looks for records written by others. */
+  async heartbeat(): Promise<void> {
+    await this.#serialize(async () => {
+      if (this.#fenced !== undefined) return;
+      if (performance.now() > this.#deadline) {
+        this.fence('its lease expired before it was renewed');
+        return;
+      }
+      const now = this.#host.now();
+      const started = performance.now();
+      await this.#host.store.writeLease({
+        kind: this.ref.kind,
+        proc: this.ref.id,
+        run_id: this.runId,
+        holder: this.#host.worker,
+        expires_at: new Date(now.getTime() + this.#leaseMs),
+        renewed_at: now,
+      });
+      this.#leaseWritten = true;
+      this.#deadline = started + this.#leaseMs - this.#safetyMs;
+      await this.#delivery?.touch?.();
+      const foreign = await this.#host.store.readTransition(this.ref, this.#proc.seq + 1);
+      if (foreign !== undefined) {
+        const latest = await this.#host.load(this.ref);
+        if (latest === undefined) this.fence('the proc was deleted');
+        else this.#adopt(latest);
+      }
+    });
+  }
+
+  #adopt(proc: StoredProc, own = false): void {
+    this.#proc = proc;
+    const run = proc.state.context.run;
+    if (proc.state.status !== 'RUNNING' || run?.id !== this.runId) {
+      if (!own) this.fence(`the proc moved on to ${proc.state.status}`);
+      return;
+    }
+    if (run.soft_timeout_at !== null && !this.#softTimedOut) {
+      this.#softTimedOut = true;
+      this.controller.abort(new SoftTimeLimitExceeded(this.#softTimeoutMs ?? 0));
+    }
+  }
+
+  #serialize<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(task, task);
+    this.#chain = result.catch(() => undefined);
+    return result;
+  }
+}

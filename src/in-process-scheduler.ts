@@ -1,0 +1,141 @@
+/**
+ * The embedded default scheduler: jobs run in this process, as soon as a slot is free.
+ */
+import { jobKey, type JobHandler, type ProcJob, type Scheduler } from './scheduler.js';
+
+/** Options of {@link InProcessScheduler}. */
+export interface InProcessSchedulerOptions {
+  /** Jobs handled at the same time. @defaultValue 8 */
+  readonly concurrency?: number | undefined;
+  /**
+   * Delivers a job once more after it was handled when this returns true; simulates the
+   * at-least-once delivery of real schedulers in tests. @defaultValue never
+   */
+  readonly redeliver?: ((job: ProcJob) => boolean) | undefined;
+  /** Called with errors a handler threw (the job is dropped). @defaultValue ignore */
+  readonly onError?: ((error: unknown, job: ProcJob) => void) | undefined;
+}
+
+interface QueuedJob {
+  readonly job: ProcJob;
+  readonly jobId: string;
+  readonly redelivery: boolean;
+}
+
+/**
+ * Runs jobs in this process with bounded concurrency; timed jobs use timers. Queued jobs die
+ * with the process, like everything in the embedded store.
+ *
+ * @example
+ * ```ts
+ * import { InProcessScheduler } from 'procstate';
+ * const scheduler = new InProcessScheduler({ concurrency: 4 });
+ * ```
+ */
+export class InProcessScheduler implements Scheduler {
+  readonly name = 'in-process';
+  readonly #concurrency: number;
+  readonly #redeliver: (job: ProcJob) => boolean;
+  readonly #onError: (error: unknown, job: ProcJob) => void;
+  readonly #queue: QueuedJob[] = [];
+  readonly #active = new Map<string, number>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #idleWaiters = new Set<() => void>();
+  #handler: JobHandler | undefined;
+  #running = 0;
+  #nextId = 1;
+  #draining = false;
+
+  constructor(options: InProcessSchedulerOptions = {}) {
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    this.#concurrency = concurrency;
+    this.#redeliver = options.redeliver ?? (() => false);
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  async start(handler: JobHandler): Promise<void> {
+    this.#handler = handler;
+    this.#draining = false;
+    this.#pump();
+  }
+
+  async dispatch(job: ProcJob): Promise<string> {
+    if (this.#draining) throw new Error('the in-process scheduler is draining and takes no new jobs');
+    const jobId = `mem-${this.#nextId++}`;
+    this.#enqueue({ job, jobId, redelivery: false });
+    return jobId;
+  }
+
+  async schedule(job: ProcJob, at: Date): Promise<string> {
+    if (this.#draining) throw new Error('the in-process scheduler is draining and takes no new jobs');
+    const jobId = `mem-${this.#nextId++}`;
+    const delay = Math.max(0, at.getTime() - Date.now());
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#draining) this.#enqueue({ job, jobId, redelivery: false });
+    }, delay);
+    timer.unref();
+    this.#timers.add(timer);
+    return jobId;
+  }
+
+  async isQueued(job: ProcJob): Promise<boolean> {
+    const key = jobKey(job);
+    return (this.#active.get(key) ?? 0) > 0 || this.#queue.some((queued) => jobKey(queued.job) === key);
+  }
+
+  /** Jobs waiting for a slot plus jobs running. */
+  get size(): number {
+    return this.#queue.length + this.#running;
+  }
+
+  /** Resolves once no job is queued or running (timers may still be armed). */
+  async onIdle(): Promise<void> {
+    if (this.size === 0) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.add(resolve));
+  }
+
+  async drain(timeoutMs: number): Promise<number> {
+    this.#draining = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#queue.length = 0;
+    if (this.#running > 0) {
+      await Promise.race([this.onIdle(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    }
+    return this.#running;
+  }
+
+  #enqueue(queued: QueuedJob): void {
+    this.#queue.push(queued);
+    this.#pump();
+  }
+
+  #pump(): void {
+    const handler = this.#handler;
+    if (handler === undefined) return;
+    while (this.#running < this.#concurrency && this.#queue.length > 0) {
+      const queued = this.#queue.shift() as QueuedJob;
+      const key = jobKey(queued.job);
+      this.#running += 1;
+      this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
+      void handler(queued.job, { jobId: queued.jobId })
+        .catch((error: unknown) => this.#onError(error, queued.job))
+        .finally(() => {
+          this.#running -= 1;
+          const remaining = (this.#active.get(key) ?? 1) - 1;
+          if (remaining === 0) this.#active.delete(key);
+          else this.#active.set(key, remaining);
+          if (!queued.redelivery && !this.#draining && this.#redeliver(queued.job)) {
+            this.#queue.push({ ...queued, redelivery: true });
+          }
+          this.#pump();
+          if (this.size === 0) {
+            for (const resolve of this.#idleWaiters) resolve();
+            this.#idleWaiters.clear();
+          }
+        });
+    }
+  }
+}

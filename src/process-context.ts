@@ -1,0 +1,74 @@
+/**
+ * What a process function (or a join) receives: its arguments, an abort signal, and the
+ * operations of its run. Every write goes through the run, which holds the proc's lease: once
+ * the lease is gone or someone else moved the proc on, each of them throws `RunFencedError`.
+ */
+import type { StoredDocument } from '../persistence/records.js';
+import type { JsonValue } from './define-kind.js';
+import type { ProcSnapshot } from './proc-snapshot.js';
+
+/** Counts of a parent's children, as NOMAD's upload view shows them. */
+export interface ChildCounts {
+  /** All children. */
+  readonly total: number;
+  /** Children by status. */
+  readonly byStatus: Readonly<Record<string, number>>;
+  /** Children in SUCCESS or FAILURE. */
+  readonly processed: number;
+  /** Children in FAILURE. */
+  readonly failed: number;
+  /** Children in PENDING, RUNNING or WAITING_FOR_RESULT. */
+  readonly processing: number;
+}
+
+/** A child to start with {@link ProcessContext.startChildren}. */
+export interface ChildStart {
+  readonly id: string;
+  readonly process: string;
+  readonly args?: JsonValue | undefined;
+  /** User fields for a child that does not exist yet. */
+  readonly fields?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** The context of one run of a process function or of a kind's join. */
+export interface ProcessContext<TArgs = JsonValue> {
+  /** The proc's kind. */
+  readonly kind: string;
+  /** The proc's id. */
+  readonly id: string;
+  /** The process being run (for a join: the process that waited). */
+  readonly process: string;
+  /** The call's arguments, as JSON. */
+  readonly args: TArgs;
+  /** True when this run executes the kind's `join`. */
+  readonly joining: boolean;
+  /**
+   * Aborted when the run must stop: its soft time limit passed, it was fenced (lease lost,
+   * proc reset or stopped), or the worker shuts down. `signal.reason` says which.
+   */
+  readonly signal: AbortSignal;
+  /** The proc as of the run's last write. */
+  readonly proc: ProcSnapshot;
+  /** Records the current step (also shown as the status message); persisted at once. */
+  setStep(step: string): Promise<void>;
+  /** Records a status message without changing the step; persisted at once. */
+  setStatusMessage(message: string): Promise<void>;
+  /** Records a warning; persisted with the next write, or when the run ends. */
+  warn(message: string): void;
+  /** Records an error without stopping: the process then ends in FAILURE. */
+  recordError(message: string): void;
+  /** Persists pending warnings now. */
+  flush(): Promise<void>;
+  /** The proc's whole document, user fields included (undefined if it vanished). */
+  document(): Promise<StoredDocument | undefined>;
+  /** Creates a child proc of `childKind` under this proc. */
+  createChild(childKind: string, childId: string, fields?: Readonly<Record<string, unknown>>): Promise<void>;
+  /** Creates the child when it does not exist, then calls `process` on it. */
+  startChild(childKind: string, childId: string, process: string, args?: JsonValue, fields?: Readonly<Record<string, unknown>>): Promise<void>;
+  /** {@link startChild} for many children, a bounded number at a time. */
+  startChildren(childKind: string, children: readonly ChildStart[], options?: { concurrency?: number }): Promise<void>;
+  /** Calls a process on any proc (queued behind a running process, as usual). */
+  call(kind: string, id: string, process: string, args?: JsonValue): Promise<void>;
+  /** Counts of this proc's children, over all child kinds or one. */
+  childCounts(childKind?: string): Promise<ChildCounts>;
+}
