@@ -204,7 +204,7 @@ export class WaitTimeoutError extends ProcstateError {
     readonly timeoutMs: number,
     readonly lastStatus: string | undefined,
   ) {
-    super(`${kind} ${JSON.stringify(id)} did not complete within ${timeoutMs} ms (last status ${lastStatus ?? 'unknown'}).`);
+    super(`${kind} ${JSON.stringify(id)} did not get where it was awaited within ${timeoutMs} ms (last status ${lastStatus ?? 'unknown: not found'}).`);
   }
 }
 

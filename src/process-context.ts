@@ -67,6 +67,8 @@ export interface ProcessContext<TArgs = JsonValue> {
   startChild(childKind: string, childId: string, process: string, args?: JsonValue, fields?: Readonly<Record<string, unknown>>): Promise<void>;
   /** {@link startChild} for many children, a bounded number at a time. */
   startChildren(childKind: string, children: readonly ChildStart[], options?: { concurrency?: number }): Promise<void>;
+  /** Creates a proc of any kind (e.g. a sibling under this proc's parent). */
+  createProc(kind: string, id: string, options?: { readonly fields?: Readonly<Record<string, unknown>>; readonly parent?: string }): Promise<void>;
   /** Calls a process on any proc (queued behind a running process, as usual). */
   call(kind: string, id: string, process: string, args?: JsonValue): Promise<void>;
   /** Counts of this proc's children, over all child kinds or one. */

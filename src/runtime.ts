@@ -175,7 +175,10 @@ export interface ProcRuntime {
   countByStatus(kind: string): Promise<StatusCounts>;
   /** The proc's recorded transitions, oldest first. */
   history(kind: string, id: string, options?: ReadTransitionsOptions): Promise<TransitionRecord[]>;
-  /** Resolves once `predicate` holds for the proc. @throws WaitTimeoutError */
+  /**
+   * Resolves once `predicate` holds for the proc; a proc that does not exist yet is waited for.
+   * @throws WaitTimeoutError after `timeoutMs`.
+   */
   waitFor(kind: string, id: string, predicate: (proc: ProcSnapshot) => boolean, options?: WaitOptions): Promise<ProcSnapshot>;
   /** Resolves once the proc is not processing (READY, SUCCESS or FAILURE). @throws WaitTimeoutError */
   waitForCompletion(kind: string, id: string, options?: WaitOptions): Promise<ProcSnapshot>;
@@ -572,7 +575,10 @@ class Runtime implements ProcRuntime, RunHost {
         try {
           do {
             again = false;
-            last = toProcSnapshot(await this.#mustLoad(ref));
+            // A proc that does not exist yet (a child about to be created) is waited for too.
+            const proc = await this.#ledger.load(ref);
+            if (proc === undefined) continue;
+            last = toProcSnapshot(proc);
             if (predicate(last)) return finish(undefined, last);
           } while (again && !settled);
         } catch (error) {
@@ -890,6 +896,10 @@ class Runtime implements ProcRuntime, RunHost {
           }
         });
         await Promise.all(lanes);
+      },
+      createProc: async (kind: string, id: string, options: CreateOptions = {}) => {
+        run.assertLive();
+        await this.create(kind, id, options);
       },
       call: async (kind: string, id: string, process: string, args?: JsonValue) => {
         run.assertLive();

@@ -1,0 +1,321 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryProcStore, type ProcDocumentFields } from '../../persistence/index.js';
+import {
+  createProcRuntime,
+  defineKind,
+  DispatchError,
+  InProcessScheduler,
+  ProcessResult,
+  WaitTimeoutError,
+  type KindDefinition,
+  type ProcJob,
+  type ProcRuntime,
+  type ProcRuntimeOptions,
+  type Scheduler,
+  type TransitionNotice,
+} from '../../src/index.js';
+import { deferred, unique } from '../contract/runtime-scenarios.contract.js';
+
+const quiet = { warn: () => undefined, error: () => undefined };
+const open: ProcRuntime[] = [];
+async function start(options: Omit<ProcRuntimeOptions, 'logger'> & { logger?: ProcRuntimeOptions['logger'] }): Promise<ProcRuntime> {
+  const runtime = createProcRuntime({ sweepIntervalMs: 0, logger: quiet, ...options });
+  await runtime.start();
+  open.push(runtime);
+  return runtime;
+}
+afterEach(async () => {
+  while (open.length > 0) await (open.pop() as ProcRuntime).close({ drainTimeoutMs: 1_000 });
+});
+
+/** A scheduler that delegates to the in-process one but can drop or refuse jobs. */
+class FaultyScheduler implements Scheduler {
+  readonly name = 'faulty';
+  readonly inner = new InProcessScheduler();
+  dropRuns = 0;
+  refuse = false;
+  start = (handler: Parameters<Scheduler['start']>[0]) => this.inner.start(handler);
+  async dispatch(job: ProcJob): Promise<string> {
+    if (this.refuse) throw new Error('broker unreachable');
+    if (job.type === 'run' && this.dropRuns > 0) {
+      this.dropRuns -= 1;
+      return 'dropped';
+    }
+    return this.inner.dispatch(job);
+  }
+  schedule = (job: ProcJob, at: Date) => this.inner.schedule(job, at);
+  isQueued = (job: ProcJob) => this.inner.isQueued(job);
+  drain = (ms: number) => this.inner.drain(ms);
+}
+
+function counted(runs: { count: number }, body: () => Promise<unknown> = async () => undefined): KindDefinition[] {
+  return [
+    defineKind({
+      name: 'job',
+      processes: {
+        work: {
+          run: async () => {
+            runs.count += 1;
+            return body();
+          },
+        },
+      },
+    }),
+  ];
+}
+
+describe('at-least-once delivery', () => {
+  it('runs a process function once per start although every job is delivered twice', async () => {
+    const runs = { count: 0 };
+    const scheduler = new InProcessScheduler({ redeliver: (job) => job.type === 'run' });
+    const runtime = await start({ kinds: counted(runs, () => new Promise((resolve) => setTimeout(resolve, 5))), scheduler });
+    const ids = Array.from({ length: 10 }, () => unique('dup'));
+    for (const id of ids) {
+      await runtime.create('job', id);
+      await runtime.call('job', id, 'work');
+    }
+    for (const id of ids) expect((await runtime.waitForCompletion('job', id)).process_status).toBe('SUCCESS');
+    await scheduler.onIdle();
+    expect(runs.count).toBe(10);
+    for (const id of ids) {
+      const starts = (await runtime.history('job', id)).filter((record) => record.cause === 'worker.started');
+      expect(starts).toHaveLength(1);
+    }
+  });
+});
+
+describe('stuck in PENDING (NOMAD §5, §9)', () => {
+  it('dispatches a call again when its job was lost', async () => {
+    const runs = { count: 0 };
+    const scheduler = new FaultyScheduler();
+    scheduler.dropRuns = 1;
+    const runtime = await start({ kinds: counted(runs), scheduler, pendingRedispatchMs: 1, pendingFailMs: 60_000 });
+    const id = unique('lost');
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'work');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await runtime.get('job', id)).process_status).toBe('PENDING');
+    const report = await runtime.sweep();
+    expect(report.redispatched).toBe(1);
+    expect((await runtime.waitForCompletion('job', id)).process_status).toBe('SUCCESS');
+    expect(runs.count).toBe(1);
+  });
+
+  it('fails a call that no worker takes in time, and leaves nothing PENDING', async () => {
+    const scheduler = new FaultyScheduler();
+    scheduler.dropRuns = 100;
+    const runtime = await start({ kinds: counted({ count: 0 }), scheduler, pendingRedispatchMs: 1, pendingFailMs: 5 });
+    const id = unique('lost');
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'work');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const report = await runtime.sweep();
+    expect(report.pendingFailed).toBe(1);
+    const failed = await runtime.get('job', id);
+    expect(failed.process_status).toBe('FAILURE');
+    expect(failed.errors[0]).toMatch(/^process failed due to worker lost: no worker started work within/);
+  });
+
+  it('does not touch a PENDING call whose job is still queued', async () => {
+    const gate = deferred();
+    const scheduler = new InProcessScheduler({ concurrency: 1 });
+    const runtime = await start({ kinds: counted({ count: 0 }, () => gate.promise), scheduler, pendingRedispatchMs: 1, pendingFailMs: 2 });
+    const first = unique('busy');
+    const second = unique('queued');
+    for (const id of [first, second]) {
+      await runtime.create('job', id);
+      await runtime.call('job', id, 'work');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const report = await runtime.sweep();
+    expect(report).toMatchObject({ redispatched: 0, pendingFailed: 0 });
+    expect((await runtime.get('job', second)).process_status).toBe('PENDING');
+    gate.resolve();
+    expect((await runtime.waitForCompletion('job', second)).process_status).toBe('SUCCESS');
+  });
+
+  it('fails the proc and raises DispatchError when the scheduler refuses the job', async () => {
+    const scheduler = new FaultyScheduler();
+    const runtime = await start({ kinds: counted({ count: 0 }), scheduler });
+    const id = unique('refused');
+    await runtime.create('job', id);
+    scheduler.refuse = true;
+    await expect(runtime.call('job', id, 'work')).rejects.toBeInstanceOf(DispatchError);
+    const failed = await runtime.get('job', id);
+    expect(failed).toMatchObject({ process_status: 'FAILURE', errors: ['Error: broker unreachable'], queue: [] });
+  });
+});
+
+describe('leases and fencing', () => {
+  it('fences a run whose lease could not be renewed; the sweep fails it and the parent joins', async () => {
+    const store = new MemoryProcStore();
+    const writeLease = store.writeLease.bind(store);
+    let leaseWritesFail = false;
+    store.writeLease = async (lease) => {
+      if (leaseWritesFail) throw new Error('database unreachable');
+      return writeLease(lease);
+    };
+    const release = deferred();
+    const outcome: string[] = [];
+    const kinds = [
+      defineKind({
+        name: 'parent',
+        processes: {
+          process: {
+            run: async (ctx) => {
+              await ctx.startChild('child', `${ctx.id}-c`, 'process_child');
+              return ProcessResult.WAITING_FOR_RESULT;
+            },
+          },
+        },
+      }),
+      defineKind({
+        name: 'child',
+        parent: { kind: 'parent', key: 'parent_id' },
+        leaseMs: 60,
+        processes: {
+          process_child: {
+            child: true,
+            run: async (ctx) => {
+              leaseWritesFail = true;
+              await release.promise;
+              await ctx.setStep('too late').then(
+                () => outcome.push('written'),
+                (error: Error) => outcome.push(error.name),
+              );
+              outcome.push(`signal aborted: ${ctx.signal.aborted}`);
+            },
+          },
+        },
+      }),
+    ];
+    const runtime = await start({ kinds, store, leaseGraceMs: 0 });
+    const id = unique('p');
+    await runtime.create('parent', id);
+    await runtime.call('parent', id, 'process');
+    await runtime.waitFor('child', `${id}-c`, (proc) => proc.process_status === 'RUNNING');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    release.resolve();
+    await runtime.waitFor('child', `${id}-c`, () => outcome.length === 2);
+    expect(outcome).toEqual(['RunFencedError', 'signal aborted: true']);
+    // Another runtime on the same store (the sweeper elsewhere) finds the expired lease.
+    const sweeper = await start({ kinds, store, leaseGraceMs: 0 });
+    const report = await sweeper.sweep();
+    expect(report.workersLost).toBe(1);
+    const child = await runtime.get('child', `${id}-c`);
+    expect(child.process_status).toBe('FAILURE');
+    expect(child.errors[0]).toMatch(/^process failed due to worker lost: the lease of .* expired at/);
+    expect((await sweeper.waitForCompletion('parent', id)).process_status).toBe('SUCCESS');
+  });
+
+  it('aborts the signal at the soft time limit and fails with SoftTimeLimitExceeded', async () => {
+    const kinds = [
+      defineKind({
+        name: 'job',
+        processes: {
+          slow: {
+            softTimeoutMs: 30,
+            run: (ctx) =>
+              new Promise((_, reject) => {
+                ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+              }),
+          },
+        },
+      }),
+    ];
+    const runtime = await start({ kinds });
+    const id = unique('soft');
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'slow');
+    const done = await runtime.waitForCompletion('job', id);
+    expect(done.process_status).toBe('FAILURE');
+    expect(done.errors).toEqual(['SoftTimeLimitExceeded: the process exceeded its soft time limit of 30 ms']);
+    expect((await runtime.history('job', id)).map((record) => record.cause)).toContain('run.soft_timed_out');
+  });
+
+  it('fails at the hard time limit and refuses the stale run’s completion', async () => {
+    const release = deferred();
+    let finished = false;
+    const kinds = [
+      defineKind({
+        name: 'job',
+        processes: {
+          stuck: {
+            hardTimeoutMs: 30,
+            run: async () => {
+              await release.promise;
+              finished = true;
+            },
+          },
+        },
+      }),
+    ];
+    const runtime = await start({ kinds });
+    const id = unique('hard');
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'stuck');
+    const done = await runtime.waitForCompletion('job', id);
+    expect(done).toMatchObject({ process_status: 'FAILURE', errors: ['task timeout occurred'] });
+    release.resolve();
+    await runtime.waitFor('job', id, () => finished);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const history = await runtime.history('job', id);
+    expect(history.at(-1)?.cause).toBe('run.timed_out');
+    expect(history.map((record) => record.cause)).not.toContain('run.succeeded');
+  });
+});
+
+describe('a writer dying between the ledger insert and the document copy', () => {
+  it('keeps the transition, and the next load repairs the document', async () => {
+    const store = new MemoryProcStore();
+    const writeDocument = store.writeDocument.bind(store);
+    let failCopies = false;
+    store.writeDocument = async (ref, fields: ProcDocumentFields, init) => {
+      if (failCopies) throw new Error('connection reset');
+      return writeDocument(ref, fields, init);
+    };
+    const runtime = await start({ kinds: counted({ count: 0 }), store });
+    const id = unique('copy');
+    await runtime.create('job', id);
+    failCopies = true;
+    await runtime.call('job', id, 'work');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect((await store.readDocument({ kind: 'job', id }))?.['process_status']).toBe('READY');
+    failCopies = false;
+    const proc = await runtime.get('job', id);
+    expect(proc.process_status).toBe('SUCCESS');
+    expect(await store.readDocument({ kind: 'job', id })).toMatchObject({ process_status: 'SUCCESS', sync_counter: proc.seq });
+  });
+});
+
+describe('waiting and events', () => {
+  it('gives up waiting with WaitTimeoutError, never forever', async () => {
+    const gate = deferred();
+    const runtime = await start({ kinds: counted({ count: 0 }, () => gate.promise) });
+    const id = unique('wait');
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'work');
+    await expect(runtime.waitForCompletion('job', id, { timeoutMs: 30 })).rejects.toBeInstanceOf(WaitTimeoutError);
+    await expect(runtime.waitForCompletion('job', id, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);
+    gate.resolve();
+  });
+
+  it('tells subscribers about every committed transition, in order', async () => {
+    const runtime = await start({ kinds: counted({ count: 0 }) });
+    const notices: TransitionNotice[] = [];
+    const id = unique('events');
+    const unsubscribe = runtime.subscribe((notice) => {
+      if (notice.id === id) notices.push(notice);
+    });
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'work');
+    await runtime.waitForCompletion('job', id);
+    unsubscribe();
+    expect(notices.map((notice) => [notice.seq, notice.from, notice.to, notice.cause])).toEqual([
+      [1, null, 'READY', 'created'],
+      [2, 'READY', 'PENDING', 'process.called'],
+      [3, 'PENDING', 'RUNNING', 'worker.started'],
+      [4, 'RUNNING', 'SUCCESS', 'run.succeeded'],
+    ]);
+  });
+});
