@@ -60,3 +60,5 @@ export type {
   ProcTransitionResult,
   ProcMachineIdentity,
 } from './apply-event.js';
+export { procMachineEdges, procMachineToMermaid, procMachineToDot, procMachineToJson } from './diagram.js';
+export type { DiagramEdge } from './diagram.js';

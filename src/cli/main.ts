@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ProcstateError } from '../errors.js';
+import { procMachineToDot, procMachineToJson, procMachineToMermaid } from '../../machines/diagram.js';
 import { runDemo } from './demo.js';
 import { redactText } from './format.js';
 
@@ -22,6 +23,9 @@ Usage:
   procstate demo [--entries N] [--seed S] [--step-ms MS] [--json]
       Process one upload with N entries (default 300) on the embedded store and
       summarise it. --json prints a machine-readable summary.
+  procstate diagram [--format mermaid|json|dot]
+      Print the proc machine: a Mermaid or DOT diagram, or its JSON definition
+      (importable into Stately's editor).
   procstate help
 `;
 
@@ -55,6 +59,15 @@ async function demo(argv: string[]): Promise<number> {
   return summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION;
 }
 
+function diagram(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'mermaid' } }, strict: true });
+  const renderers: Record<string, () => string> = { mermaid: procMachineToMermaid, json: procMachineToJson, dot: procMachineToDot };
+  const render = renderers[values.format ?? 'mermaid'];
+  if (render === undefined) throw new UsageError(`--format must be mermaid, json or dot, got ${JSON.stringify(values.format)}`);
+  process.stdout.write(render());
+  return ExitCode.OK;
+}
+
 /** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -62,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'demo':
         return await demo(rest);
+      case 'diagram':
+        return diagram(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -4,7 +4,7 @@ import { describeRuntimeScenarios } from '../contract/runtime-scenarios.contract
 describeRuntimeScenarios({
   name: 'embedded store, in-process scheduler',
   createRuntime: async (kinds) => {
-    const runtime = createProcRuntime({ kinds, sweepIntervalMs: 0 });
+    const runtime = createProcRuntime({ kinds, sweepIntervalMs: 0, logger: { warn: () => undefined, error: () => undefined } });
     await runtime.start();
     return runtime;
   },
