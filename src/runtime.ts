@@ -226,6 +226,11 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
+/** The payload without undefined members, so that every store records the same thing. */
+function definedOnly(payload: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== undefined));
+}
+
 function clip(text: string): string {
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS - 1)}…` : text;
 }
@@ -360,7 +365,7 @@ class Runtime implements ProcRuntime, RunHost {
       try {
         const next = await this.#ledger.append(current, result.state, {
           cause,
-          event: payload,
+          event: definedOnly(payload),
           at: new Date(at),
           worker: this.worker,
           runId: options.runId,

@@ -296,7 +296,8 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
       it('a missing field', () => expectRefused((document) => { delete document['warnings']; }, /warnings/));
       it('a counter ahead of the ledger', () => expectRefused((document) => { document['sync_counter'] = 99; }, /no record 99/));
       it('legacy tasks fields', () => expectRefused((document) => { document['tasks_status'] = 'SUCCESS'; }, /legacy/));
-      it('a queue entry of the wrong shape', () => expectRefused((document) => { document['queue'] = [['process_entry', [], {}]]; }, /queue\[0\]/));
+      // NOMAD's own queue entries are arrays of arrays, which FerretDB cannot even store; this shape can be stored anywhere.
+      it('a queue entry of the wrong shape', () => expectRefused((document) => { document['queue'] = [{ process: 'process_entry', args: 42 }]; }, /queue\[0\]/));
     });
   });
 }

@@ -338,6 +338,7 @@ export function describeRuntimeScenarios(options: RuntimeScenarioOptions): void 
         const id = unique('q');
         await runtime.create('parent', id);
         await runtime.call('parent', id, 'process', { index: 0 });
+        await runtime.waitFor('parent', id, (proc) => proc.process_status === 'RUNNING', { timeoutMs: waitMs });
         await runtime.call('parent', id, 'blocking_process', { index: 1 });
         const before = await runtime.history('parent', id);
         await expect(runtime.call('parent', id, 'process', { index: 2 })).rejects.toBeInstanceOf(ProcessAlreadyRunningError);

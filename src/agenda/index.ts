@@ -1,0 +1,11 @@
+/**
+ * `procstate/agenda`: run procstate's jobs on Agenda 6 with its MongoDB backend. Needs the
+ * `agenda`, `@agendajs/mongo-backend` and `mongodb` peers (`ioredis` for Redis notifications).
+ * @packageDocumentation
+ */
+export { AgendaScheduler, AGENDA_JOB_NAME, DEFAULT_AGENDA_COLLECTION } from './agenda-scheduler.js';
+export type { AgendaSchedulerOptions } from './agenda-scheduler.js';
+export { RedisNotificationChannel } from './redis-notification-channel.js';
+export type { RedisNotificationChannelOptions } from './redis-notification-channel.js';
+export { toJobData, parseJobData } from './job-data.js';
+export type { ProcJobData } from './job-data.js';
