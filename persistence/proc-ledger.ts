@@ -47,8 +47,9 @@ export interface TransitionMeta {
 /** Options of {@link ProcLedger}. */
 export interface ProcLedgerOptions {
   /**
-   * Keep only the last `keepLast` records of a proc once a process completes; older ones
-   * are deleted by the writer of the completing record. @defaultValue keep everything
+   * Keep only the last `keepLast` records of a proc (and its creation record) once a process
+   * completes; older ones are deleted by the writer of the completing record.
+   * @defaultValue keep everything
    */
   readonly retention?: { readonly keepLast: number } | undefined;
   /**
@@ -111,9 +112,12 @@ export class ProcLedger {
       );
     }
 
-    const records = await this.#store.readTransitions(ref, { fromSeq: decoded.seq, limit: 2 });
-    const own = records.find((record) => record.seq === decoded.seq);
-    if (records.some((record) => record.seq > decoded.seq)) {
+    // Point reads by key: every MongoDB-compatible server serves them from the _id index.
+    const [own, next] = await Promise.all([
+      this.#store.readTransition(ref, decoded.seq),
+      this.#store.readTransition(ref, decoded.seq + 1),
+    ]);
+    if (next !== undefined) {
       const head = await this.#store.readHead(ref);
       if (head === undefined) throw new PersistenceError(`ledger of ${ref.kind} ${ref.id} vanished while loading`);
       if (head.snapshot === null) {
@@ -155,7 +159,8 @@ export class ProcLedger {
       if (decoded.kind === 'corrupt') throw new CorruptDocumentError(ref.kind, ref.id, decoded.problems);
       if (decoded.kind === 'proc') throw new ProcAlreadyExistsError(ref.kind, ref.id);
     }
-    const head = await this.#store.readHead(ref);
+    // Record 1 is never trimmed, so without it the ledger is empty and the head query is saved.
+    const head = (await this.#store.readTransition(ref, 1)) === undefined ? undefined : await this.#store.readHead(ref);
     if (head !== undefined && head.snapshot !== null && (doc !== undefined || head.cause === RecordCause.CREATED)) {
       throw new ProcAlreadyExistsError(ref.kind, ref.id);
     }
@@ -187,7 +192,7 @@ export class ProcLedger {
     await this.#insert(record);
     await this.#copy(record);
     if (this.#keepLast !== undefined && (next.status === 'SUCCESS' || next.status === 'FAILURE')) {
-      await this.#store.deleteTransitionsBelow(current.ref, record.seq - this.#keepLast + 1).catch((error: unknown) => {
+      await this.#store.trimTransitions(current.ref, record.seq - this.#keepLast + 1).catch((error: unknown) => {
         this.#onCopyError(error, current.ref, record.seq);
       });
     }

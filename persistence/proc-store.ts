@@ -82,8 +82,12 @@ export interface ProcStore {
   /** The record with the highest sequence number, if the proc has any. */
   readHead(ref: ProcRef): Promise<TransitionRecord | undefined>;
 
-  /** Deletes records with a sequence number below `seq` (retention); returns how many. */
-  deleteTransitionsBelow(ref: ProcRef, seq: number): Promise<number>;
+  /**
+   * Deletes records with a sequence number from 2 up to (not including) `seq`, for retention;
+   * record 1 (the creation, with the fields to rebuild the document) is always kept, so that
+   * "no record 1" means "no ledger". Returns how many were deleted.
+   */
+  trimTransitions(ref: ProcRef, seq: number): Promise<number>;
 
   /** Records of a kind written at or after `since`, oldest first (for the sweep). */
   readTransitionsSince(kind: string, since: Date, limit: number): Promise<TransitionRecord[]>;
@@ -101,7 +105,11 @@ export interface ProcStore {
   /** Deletes the document, if present. */
   deleteDocument(ref: ProcRef): Promise<void>;
 
-  /** Counts documents of a kind by `process_status`, optionally filtered by one field. */
+  /**
+   * Counts documents of a kind by `process_status`, optionally filtered by one field.
+   * Implementations should prefer one equality query per status: servers such as FerretDB push
+   * equality filters down but evaluate `$in` and aggregations in memory.
+   */
   countByStatus(kind: string, where?: FieldFilter): Promise<StatusCounts>;
 
   /** True when at least one document of the kind (matching `where`) is in one of the statuses. */

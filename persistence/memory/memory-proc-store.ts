@@ -95,10 +95,10 @@ export class MemoryProcStore implements ProcStore {
     return head === undefined ? undefined : structuredClone(head);
   }
 
-  async deleteTransitionsBelow(ref: ProcRef, seq: number): Promise<number> {
+  async trimTransitions(ref: ProcRef, seq: number): Promise<number> {
     assertProcRef(ref);
     const records = this.#ledger(ref);
-    const kept = records.filter((record) => record.seq >= seq);
+    const kept = records.filter((record) => record.seq === 1 || record.seq >= seq);
     const removed = records.length - kept.length;
     records.splice(0, records.length, ...kept);
     return removed;

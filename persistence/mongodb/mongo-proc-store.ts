@@ -187,11 +187,11 @@ export class MongoProcStore implements ProcStore {
     });
   }
 
-  async deleteTransitionsBelow(ref: ProcRef, seq: number): Promise<number> {
+  async trimTransitions(ref: ProcRef, seq: number): Promise<number> {
     assertProcRef(ref);
     assertSeq(seq);
     return this.#read(`trimming the ledger of ${ref.kind} ${ref.id}`, async () => {
-      const result = await this.#kind(ref.kind).ledger.deleteMany({ proc: ref.id, seq: { $lt: seq } });
+      const result = await this.#kind(ref.kind).ledger.deleteMany({ proc: ref.id, seq: { $gt: 1, $lt: seq } });
       return result.deletedCount;
     });
   }
@@ -248,19 +248,17 @@ export class MongoProcStore implements ProcStore {
     return { [where.field]: where.value };
   }
 
+  // Status queries use one equality filter per status: MongoDB serves them from the
+  // (parent key, status) index, and FerretDB pushes equality down to PostgreSQL while it
+  // evaluates `$in` and aggregations in memory (400 ms against 7 ms over 10,000 children).
+
   async countByStatus(kind: string, where?: FieldFilter): Promise<StatusCounts> {
     assertKindName(kind);
     const match = this.#where(where);
     return this.#read(`counting ${kind} by status`, async () => {
       const counts = Object.fromEntries(PROCESS_STATUSES.map((status) => [status, 0])) as StatusCounts;
-      const groups = await this.#kind(kind)
-        .documents.aggregate<{ _id: unknown; n: number }>([
-          { $match: { ...match, process_status: { $in: [...PROCESS_STATUSES] } } },
-          { $group: { _id: '$process_status', n: { $sum: 1 } } },
-        ])
-        .toArray();
-      for (const group of groups) {
-        if (typeof group._id === 'string' && group._id in counts) counts[group._id as ProcessStatus] = group.n;
+      for (const status of PROCESS_STATUSES) {
+        counts[status] = await this.#kind(kind).documents.countDocuments({ ...match, process_status: status });
       }
       return counts;
     });
@@ -270,8 +268,11 @@ export class MongoProcStore implements ProcStore {
     assertKindName(kind);
     const match = this.#where(where);
     return this.#read(`looking for ${kind} by status`, async () => {
-      const found = await this.#kind(kind).documents.findOne({ ...match, process_status: { $in: [...statuses] } }, { projection: { _id: 1 } });
-      return found !== null;
+      for (const status of statuses) {
+        const found = await this.#kind(kind).documents.findOne({ ...match, process_status: status }, { projection: { _id: 1 } });
+        if (found !== null) return true;
+      }
+      return false;
     });
   }
 
@@ -280,10 +281,14 @@ export class MongoProcStore implements ProcStore {
     const match = this.#where(options.where);
     if (options.afterId !== undefined) assertProcRef({ kind, id: options.afterId });
     return this.#read(`listing ${kind} by status`, async () => {
-      const filter: Filter<ProcDocument> = { ...match, process_status: { $in: [...statuses] } };
-      if (options.afterId !== undefined) filter['_id'] = { $gt: options.afterId };
-      const documents = await this.#kind(kind).documents.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(options.limit).toArray();
-      return documents.map((document) => String(document['_id']));
+      const ids: string[] = [];
+      for (const status of statuses) {
+        const filter: Filter<ProcDocument> = { ...match, process_status: status };
+        if (options.afterId !== undefined) filter['_id'] = { $gt: options.afterId };
+        const documents = await this.#kind(kind).documents.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(options.limit).toArray();
+        ids.push(...documents.map((document) => String(document['_id'])));
+      }
+      return ids.sort().slice(0, options.limit);
     });
   }
 

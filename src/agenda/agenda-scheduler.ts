@@ -12,6 +12,7 @@ import type { Db, Document } from 'mongodb';
 import { PersistenceError } from '../errors.js';
 import type { JobDelivery, JobHandler, ProcJob, Scheduler } from '../scheduler.js';
 import { parseJobData, toJobData, type ProcJobData } from './job-data.js';
+import { RedisNotificationChannel } from './redis-notification-channel.js';
 
 /** Agenda's job name for every procstate job. */
 export const AGENDA_JOB_NAME = 'procstate';
@@ -99,6 +100,7 @@ export class AgendaScheduler implements Scheduler {
   #agenda: Agenda | undefined;
   #starting: Promise<Agenda> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  #channel: NotificationChannel | undefined;
 
   constructor(options: AgendaSchedulerOptions) {
     const concurrency = options.concurrency ?? 8;
@@ -129,7 +131,7 @@ export class AgendaScheduler implements Scheduler {
         defaultLockLimit: concurrency,
         defaultLockLifetime: this.#options.lockLifetimeMs ?? 600_000,
         removeOnComplete: true,
-        notificationChannel: this.#options.notificationChannel ?? new InMemoryNotificationChannel(),
+        notificationChannel: (this.#channel = this.#options.notificationChannel ?? new InMemoryNotificationChannel()),
       });
       agenda.on('error', () => undefined);
       await agenda.ready;
@@ -159,6 +161,7 @@ export class AgendaScheduler implements Scheduler {
           await handling;
         } finally {
           this.#inFlight.delete(tracked);
+          this.#refill();
         }
       },
       {
@@ -169,6 +172,19 @@ export class AgendaScheduler implements Scheduler {
       },
     );
     await agenda.start();
+  }
+
+  /**
+   * Asks this worker's Agenda to lock more jobs now that a slot is free. Agenda refills its
+   * local queue only when it polls or hears of a newly saved job, so without this a worker runs
+   * at most its lock limit per poll interval. The signal stays in this process.
+   */
+  #refill(): void {
+    const channel = this.#channel;
+    if (channel === undefined || channel.state !== 'connected') return;
+    const signal = { jobId: 'procstate-slot-free', jobName: AGENDA_JOB_NAME, nextRunAt: new Date(), priority: 0, timestamp: new Date() } as unknown as Parameters<NotificationChannel['publish']>[0];
+    const sent = channel instanceof RedisNotificationChannel ? channel.deliverLocally(signal) : channel.publish(signal);
+    void sent.catch(() => undefined);
   }
 
   async dispatch(job: ProcJob): Promise<string> {

@@ -82,6 +82,11 @@ export class RedisNotificationChannel extends BaseNotificationChannel {
     await this.#client.publish(this.#channel, JSON.stringify(wire));
   }
 
+  /** Hands a notification to this process's subscribers only, without going through Redis. */
+  async deliverLocally(notification: JobNotification): Promise<void> {
+    await this.notifyHandlers(notification);
+  }
+
   #decode(message: string): JobNotification | undefined {
     try {
       const wire = JSON.parse(message) as WireNotification;

@@ -22,6 +22,8 @@ export interface DemoOptions {
   readonly runtime?: ProcRuntime | undefined;
   /** Describes the store in the output. */
   readonly storeLabel?: string | undefined;
+  /** The upload's id. @defaultValue `demo-upload-<seed>` */
+  readonly uploadId?: string | undefined;
   /** How long to wait for the upload. @defaultValue 10 minutes */
   readonly timeoutMs?: number | undefined;
 }
@@ -74,7 +76,7 @@ function historyLine(record: TransitionRecord): DemoHistoryLine {
 export async function runDemo(options: DemoOptions, output: DemoOutput): Promise<DemoSummary> {
   const runtime = options.runtime ?? createProcRuntime({ kinds, sweepIntervalMs: 0 });
   const ownsRuntime = options.runtime === undefined;
-  const uploadId = `demo-upload-${options.seed}`;
+  const uploadId = options.uploadId ?? `demo-upload-${options.seed}`;
   const args: DemoUploadArgs = { entries: options.entries, seed: options.seed, stepMs: options.stepMs };
   const plan = planEntries(uploadId, args);
   const entryStatus = new Map<string, ProcessStatus>();

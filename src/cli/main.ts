@@ -6,7 +6,11 @@
 import { parseArgs } from 'node:util';
 import { ProcstateError } from '../errors.js';
 import { procMachineToDot, procMachineToJson, procMachineToMermaid } from '../../machines/diagram.js';
+import { collections, kinds } from '../demo/demo-kinds.js';
 import { runDemo } from './demo.js';
+import { redactUri } from './format.js';
+import { openMongoRuntime } from './mongo-runtime.js';
+import { runWorker, stderrLogger } from './worker.js';
 import { redactText } from './format.js';
 
 /** Exit codes of the CLI. */
@@ -21,8 +25,18 @@ const HELP = `procstate — explicit, persisted process status
 
 Usage:
   procstate demo [--entries N] [--seed S] [--step-ms MS] [--json]
-      Process one upload with N entries (default 300) on the embedded store and
-      summarise it. --json prints a machine-readable summary.
+               [--uri MONGODB_URI [--db NAME] [--redis REDIS_URL] [--concurrency N]]
+      Process one upload with N entries (default 300) and summarise it: on the
+      embedded store, or with --uri on MongoDB with Agenda workers (this process
+      is one; start more with \`procstate worker --module <the demo's kinds>\`).
+      --json prints a machine-readable summary.
+  procstate worker --uri MONGODB_URI --module FILE [--db NAME] [--redis REDIS_URL]
+                   [--concurrency N] [--lease-ms MS] [--lock-lifetime-ms MS]
+                   [--poll-ms MS] [--sweep-interval-ms MS] [--drain-timeout-ms MS]
+                   [--name NAME]
+      Handle jobs for the kinds FILE exports (\`kinds\`, optional \`collections\`)
+      until SIGTERM or SIGINT, then drain: stop taking jobs and let running ones
+      finish (up to --drain-timeout-ms, default 30000).
   procstate diagram [--format mermaid|json|dot]
       Print the proc machine: a Mermaid or DOT diagram, or its JSON definition
       (importable into Stately's editor).
@@ -36,6 +50,10 @@ function integer(value: string | undefined, fallback: number, name: string, min 
   return parsed;
 }
 
+function optionalInteger(value: string | undefined, name: string, min = 1): number | undefined {
+  return value === undefined ? undefined : integer(value, 0, name, min);
+}
+
 async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -44,19 +62,83 @@ async function demo(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       'step-ms': { type: 'string' },
       json: { type: 'boolean', default: false },
+      uri: { type: 'string' },
+      db: { type: 'string' },
+      redis: { type: 'string' },
+      concurrency: { type: 'string' },
     },
     strict: true,
   });
-  const summary = await runDemo(
-    {
-      entries: integer(values.entries, 300, 'entries'),
-      seed: integer(values.seed, 1, 'seed'),
-      stepMs: integer(values['step-ms'], 2, 'step-ms'),
-      json: values.json ?? false,
+  const seed = integer(values.seed, 1, 'seed');
+  const options = {
+    entries: integer(values.entries, 300, 'entries'),
+    seed,
+    stepMs: integer(values['step-ms'], 2, 'step-ms'),
+    json: values.json ?? false,
+  };
+  const output = { write: (text: string) => process.stdout.write(text), isTTY: process.stdout.isTTY === true };
+  if (values.uri === undefined) {
+    const summary = await runDemo(options, output);
+    return summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION;
+  }
+  const open = await openMongoRuntime({
+    uri: values.uri,
+    module: { kinds, collections },
+    database: values.db,
+    redis: values.redis,
+    concurrency: optionalInteger(values.concurrency, 'concurrency') ?? 8,
+    logger: stderrLogger('procstate demo'),
+  });
+  try {
+    await open.runtime.start();
+    const summary = await runDemo(
+      {
+        ...options,
+        runtime: open.runtime,
+        uploadId: `demo-upload-${seed}-${Date.now().toString(36)}`,
+        storeLabel: `MongoDB at ${redactUri(values.uri)} (database ${open.databaseName}) with Agenda workers`,
+      },
+      output,
+    );
+    return summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION;
+  } finally {
+    await open.close(10_000);
+  }
+}
+
+async function worker(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      uri: { type: 'string' },
+      module: { type: 'string' },
+      db: { type: 'string' },
+      redis: { type: 'string' },
+      concurrency: { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'lock-lifetime-ms': { type: 'string' },
+      'poll-ms': { type: 'string' },
+      'sweep-interval-ms': { type: 'string' },
+      'drain-timeout-ms': { type: 'string' },
+      name: { type: 'string' },
     },
-    { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-  );
-  return summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION;
+    strict: true,
+  });
+  if (values.uri === undefined) throw new UsageError('worker needs --uri (a MongoDB connection string)');
+  if (values.module === undefined) throw new UsageError('worker needs --module (a file exporting `kinds`)');
+  return runWorker({
+    uri: values.uri,
+    modulePath: values.module,
+    database: values.db,
+    redis: values.redis,
+    concurrency: optionalInteger(values.concurrency, 'concurrency') ?? 8,
+    leaseMs: optionalInteger(values['lease-ms'], 'lease-ms'),
+    lockLifetimeMs: optionalInteger(values['lock-lifetime-ms'], 'lock-lifetime-ms'),
+    pollMs: optionalInteger(values['poll-ms'], 'poll-ms'),
+    sweepIntervalMs: optionalInteger(values['sweep-interval-ms'], 'sweep-interval-ms', 0),
+    drainTimeoutMs: integer(values['drain-timeout-ms'], 30_000, 'drain-timeout-ms'),
+    name: values.name,
+  });
 }
 
 function diagram(argv: string[]): number {
@@ -77,6 +159,8 @@ export async function main(argv: string[]): Promise<number> {
         return await demo(rest);
       case 'diagram':
         return diagram(rest);
+      case 'worker':
+        return await worker(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -98,11 +182,12 @@ const invoked = process.argv[1] ?? '';
 if (invoked.endsWith('main.ts') || invoked.endsWith('main.js') || invoked.endsWith('procstate')) {
   main(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      // Exit explicitly: a driver's idle sockets must not keep a finished command alive.
+      process.exit(code);
     },
     (error: unknown) => {
       process.stderr.write(`procstate: ${redactText(String(error))}\n`);
-      process.exitCode = ExitCode.ERROR;
+      process.exit(ExitCode.ERROR);
     },
   );
 }

@@ -158,3 +158,6 @@ export const demoEntry = defineKind({
 
 /** The demo's kinds, as `procstate worker --module` expects them. */
 export const kinds: readonly KindDefinition[] = [demoUpload, demoEntry];
+
+/** The collections of the demo's kinds on MongoDB (NOMAD keeps uploads and entries apart too). */
+export const collections: Readonly<Record<string, string>> = { upload: 'uploads', entry: 'entries' };

@@ -100,8 +100,8 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         expect((await store.readTransitions(ref, { fromSeq: 2, limit: 2 })).map((record) => record.seq)).toEqual([2, 3]);
         expect((await store.readHead(ref))?.seq).toBe(4);
         expect(await store.readHead(upload())).toBeUndefined();
-        expect(await store.deleteTransitionsBelow(ref, 3)).toBe(2);
-        expect((await store.readTransitions(ref)).map((record) => record.seq)).toEqual([3, 4]);
+        expect(await store.trimTransitions(ref, 4)).toBe(2);
+        expect((await store.readTransitions(ref)).map((record) => record.seq)).toEqual([1, 4]);
       });
 
       it('keeps a record exactly as written (dates, nulls, nested snapshot)', async () => {
@@ -258,14 +258,15 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         expect((await ledger.history(ref)).map((record) => record.cause)).toEqual(['created', 'deleted', 'created']);
       });
 
-      it('bounds the ledger with a retention option, keeping the head', async () => {
+      it('bounds the ledger with a retention option, keeping the creation record and the head', async () => {
         const ref = upload();
         const bounded = new ProcLedger(store, { retention: { keepLast: 2 } });
         let proc: StoredProc = await bounded.create(ref, initialProcState(null), { at: new Date(AT), worker: 'w' });
         for (const event of [events.called(), events.started(), { type: 'run.succeeded', run_id: 'run-1', warnings: [], at: AT } as ProcEvent]) {
           proc = await bounded.append(proc, next(proc.state, event), meta(event.type));
         }
-        expect((await store.readTransitions(ref)).map((record) => record.seq)).toEqual([3, 4]);
+        // The creation record stays: it can rebuild the document.
+        expect((await store.readTransitions(ref)).map((record) => record.seq)).toEqual([1, 3, 4]);
         expect((await bounded.load(ref))?.state.status).toBe('SUCCESS');
       });
     });
