@@ -21,7 +21,7 @@ export type {
   FieldFilter,
   MachineStamp,
 } from './records.js';
-export { ProcLedger } from './proc-ledger.js';
+export { ProcLedger, hintOf } from './proc-ledger.js';
 export type { StoredProc, TransitionMeta, ProcLedgerOptions } from './proc-ledger.js';
 export {
   encodeProcFields,

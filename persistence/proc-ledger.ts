@@ -22,7 +22,7 @@ import {
 } from '../src/errors.js';
 import { decodeProcDocument, differingFields, encodeProcFields, stateOfSnapshot } from './proc-document.js';
 import type { ProcStore, ReadTransitionsOptions } from './proc-store.js';
-import { RecordCause, type TransitionRecord } from './records.js';
+import { RecordCause, type StoredDocument, type TransitionRecord } from './records.js';
 import { assertProcRef } from './validate.js';
 
 /** A proc as loaded: where it is in the ledger and its machine state. */
@@ -58,6 +58,12 @@ export interface ProcLedgerOptions {
    * sweep. @defaultValue ignore
    */
   readonly onCopyError?: ((error: unknown, ref: ProcRef, seq: number) => void) | undefined;
+}
+
+/** The unchecked state a document claims (see {@link ProcLedger.peek}). Pure. */
+export function hintOf(ref: ProcRef, doc: StoredDocument): StoredProc | undefined {
+  const decoded = decodeProcDocument(doc);
+  return decoded.kind === 'proc' ? { ref, seq: decoded.seq, state: decoded.state } : undefined;
 }
 
 function problemsOf(error: unknown): string {
@@ -140,6 +146,17 @@ export class ProcLedger {
       ]);
     }
     return { ref, seq: decoded.seq, state: decoded.state };
+  }
+
+  /**
+   * Reads the document's copy of a proc without checking it against the ledger: a hint, which
+   * may lag. Nothing may be decided on it but whether to load the proc properly. Undefined for
+   * a missing, plain or unexplainable document.
+   */
+  async peek(ref: ProcRef): Promise<StoredProc | undefined> {
+    assertProcRef(ref);
+    const doc = await this.#store.readDocument(ref);
+    return doc === undefined ? undefined : hintOf(ref, doc);
   }
 
   /**

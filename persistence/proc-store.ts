@@ -89,8 +89,12 @@ export interface ProcStore {
    */
   trimTransitions(ref: ProcRef, seq: number): Promise<number>;
 
-  /** Records of a kind written at or after `since`, oldest first (for the sweep). */
-  readTransitionsSince(kind: string, since: Date, limit: number): Promise<TransitionRecord[]>;
+  /**
+   * The proc id and sequence number of records of a kind written in [since, until), for the
+   * sweep's repair pass. On MongoDB the `at` index serves it; servers without range pushdown
+   * (FerretDB) scan the ledger, which is why the sweep runs this pass on its own, slower cadence.
+   */
+  readTransitionsBetween(kind: string, since: Date, until: Date, limit: number): Promise<Array<Pick<TransitionRecord, 'proc' | 'seq'>>>;
 
   /** The document with this id, with its user fields, if present. */
   readDocument(ref: ProcRef): Promise<StoredDocument | undefined>;
@@ -115,8 +119,12 @@ export interface ProcStore {
   /** True when at least one document of the kind (matching `where`) is in one of the statuses. */
   anyInStatus(kind: string, statuses: readonly ProcessStatus[], where?: FieldFilter): Promise<boolean>;
 
-  /** Ids of documents of a kind in one of the statuses, in id order. */
-  findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<string[]>;
+  /**
+   * Documents of a kind in one of the statuses, in id order, with procstate's fields only
+   * (the user's fields may be omitted). The sweep reads them as hints and decides nothing
+   * before loading a proc through the ledger.
+   */
+  findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]>;
 
   /** Creates or renews a lease; called only by the lease's holder. */
   writeLease(lease: LeaseRecord): Promise<void>;

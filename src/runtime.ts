@@ -20,7 +20,7 @@ import {
 } from '../machines/process-status.js';
 import { StatusMessages } from '../machines/status-messages.js';
 import { MemoryProcStore, emptyStatusCounts } from '../persistence/memory/memory-proc-store.js';
-import { ProcLedger, type StoredProc } from '../persistence/proc-ledger.js';
+import { ProcLedger, hintOf, type StoredProc } from '../persistence/proc-ledger.js';
 import type { ProcStore, ReadTransitionsOptions } from '../persistence/proc-store.js';
 import { RecordCause, type StatusCounts, type TransitionRecord } from '../persistence/records.js';
 import {
@@ -35,6 +35,7 @@ import type { JsonValue, KindDefinition, ProcessFunction, ResolvedProcess } from
 import { resolveProcess } from './define-kind.js';
 import {
   DispatchError,
+  CorruptDocumentError,
   InvalidArgumentError,
   InvalidDefinitionError,
   InvalidTransitionError,
@@ -80,6 +81,8 @@ export interface TransitionNotice {
 export interface SweepReport {
   /** Procs whose recent records were checked against their documents. */
   readonly checked: number;
+  /** Documents found lagging their ledger and repaired. */
+  readonly repaired: number;
   /** RUNNING procs whose lease had expired, now FAILURE. */
   readonly workersLost: number;
   /** PENDING calls handed to the scheduler again. */
@@ -112,6 +115,12 @@ export interface ProcRuntimeOptions {
   readonly pendingFailMs?: number | undefined;
   /** How often {@link ProcRuntime.start} runs the sweep; 0 turns it off. @defaultValue 30000 */
   readonly sweepIntervalMs?: number | undefined;
+  /**
+   * How often a sweep also looks for documents that lag their ledger among recently written
+   * procs (this reads the ledger by time, which servers without range pushdown scan).
+   * @defaultValue 60000
+   */
+  readonly repairIntervalMs?: number | undefined;
   /** Keep only this many ledger records per proc once a process completes. @defaultValue keep all */
   readonly retention?: { readonly keepLast: number } | undefined;
   /** Where background trouble is reported. @defaultValue `console` */
@@ -217,6 +226,8 @@ const MAX_CONFLICT_ATTEMPTS = 12;
 const CHILD_START_CONCURRENCY = 16;
 const MAX_MESSAGE_CHARS = 4096;
 const SWEEP_PAGE = 500;
+const REPAIR_SETTLE_MS = 2_000;
+const REPAIR_BATCH = 50_000;
 
 function errorText(error: unknown): string {
   if (error instanceof Error) {
@@ -282,7 +293,7 @@ class Runtime implements ProcRuntime, RunHost {
   readonly #kinds = new Map<string, KindEntry>();
   readonly #listeners = new Set<(notice: TransitionNotice) => void>();
   readonly #activeRuns = new Map<string, ActiveRun>();
-  readonly #watermarks = new Map<string, number>();
+  readonly #repairedUntil = new Map<string, number>();
   readonly #logger: RuntimeLogger;
   readonly #clock: () => Date;
   readonly #leaseMs: number;
@@ -290,6 +301,8 @@ class Runtime implements ProcRuntime, RunHost {
   readonly #pendingRedispatchMs: number;
   readonly #pendingFailMs: number;
   readonly #sweepIntervalMs: number;
+  readonly #repairIntervalMs: number;
+  #lastRepair = Number.NEGATIVE_INFINITY;
   #sweepTimer: NodeJS.Timeout | undefined;
   #sweeping: Promise<SweepReport> | undefined;
   #closed = false;
@@ -308,6 +321,7 @@ class Runtime implements ProcRuntime, RunHost {
     this.#pendingRedispatchMs = positive(options.pendingRedispatchMs, 60_000, 'pendingRedispatchMs');
     this.#pendingFailMs = positive(options.pendingFailMs, 600_000, 'pendingFailMs');
     this.#sweepIntervalMs = positive(options.sweepIntervalMs, 30_000, 'sweepIntervalMs', true);
+    this.#repairIntervalMs = positive(options.repairIntervalMs, 60_000, 'repairIntervalMs', true);
     this.#ledger = new ProcLedger(this.store, {
       retention: options.retention,
       onCopyError: (error, ref, seq) => this.reportError(error, `copying ${ref.kind} ${ref.id} #${seq} to its document`),
@@ -973,7 +987,9 @@ class Runtime implements ProcRuntime, RunHost {
 
   async #tryJoin(ref: ProcRef, known?: StoredProc): Promise<void> {
     if (!this.#kinds.has(ref.kind)) return;
-    const parent = known ?? (await this.#ledger.load(ref));
+    // The document is enough to decide whether to look further: the join job loads properly, and
+    // a parent whose copy lags is found by the sweep.
+    const parent = known ?? (await this.#ledger.peek(ref));
     if (parent === undefined || parent.state.status !== ProcessStatus.WAITING_FOR_RESULT) return;
     if ((await this.#countProcessingChildren(ref, true)) > 0) return;
     await this.scheduler.dispatch({ type: 'join', kind: ref.kind, id: ref.id });
@@ -1008,68 +1024,86 @@ class Runtime implements ProcRuntime, RunHost {
     return this.#sweeping;
   }
 
+  // The status passes read documents as hints and load a proc through the ledger only when the
+  // hint says it may need action, so a sweep over many healthy procs costs one query per page.
   async #sweepOnce(): Promise<SweepReport> {
-    const report = { checked: 0, workersLost: 0, redispatched: 0, pendingFailed: 0, joinsDispatched: 0, corrupt: 0 };
+    const report = { checked: 0, repaired: 0, workersLost: 0, redispatched: 0, pendingFailed: 0, joinsDispatched: 0, corrupt: 0 };
+    const now = this.now().getTime();
+    const repairDue = now - this.#lastRepair >= this.#repairIntervalMs;
     for (const kind of this.#kinds.keys()) {
-      await this.#sweepRecent(kind, report);
-      await this.#eachInStatus(kind, ProcessStatus.RUNNING, report, (proc) => this.#sweepRunning(proc, report));
-      await this.#eachInStatus(kind, ProcessStatus.PENDING, report, (proc) => this.#sweepPending(proc, report));
-      await this.#eachInStatus(kind, ProcessStatus.WAITING_FOR_RESULT, report, async (proc) => {
-        if ((await this.#countProcessingChildren(proc.ref, true)) > 0) return;
-        await this.scheduler.dispatch({ type: 'join', kind: proc.ref.kind, id: proc.ref.id });
+      if (repairDue) await this.#sweepRecent(kind, now, report);
+      await this.#eachHint(kind, ProcessStatus.RUNNING, report, (hint) => this.#sweepRunning(hint, report));
+      await this.#eachHint(kind, ProcessStatus.PENDING, report, (hint) => this.#sweepPending(hint, report));
+      await this.#eachHint(kind, ProcessStatus.WAITING_FOR_RESULT, report, async (hint) => {
+        if ((await this.#countProcessingChildren(hint.ref, true)) > 0) return;
+        await this.scheduler.dispatch({ type: 'join', kind: hint.ref.kind, id: hint.ref.id });
         report.joinsDispatched += 1;
       });
     }
+    if (repairDue) this.#lastRepair = now;
     return report;
   }
 
-  async #sweepRecent(kind: string, report: { checked: number; corrupt: number }): Promise<void> {
-    // Look back over a window that covers writers still between their two writes.
-    const now = this.now().getTime();
-    const since = new Date((this.#watermarks.get(kind) ?? now - this.#pendingFailMs) - this.#leaseMs);
-    this.#watermarks.set(kind, now);
-    const seen = new Set<string>();
-    for (const record of await this.store.readTransitionsSince(kind, since, 10_000)) {
-      if (seen.has(record.proc)) continue;
-      seen.add(record.proc);
+  /**
+   * Finds procs whose document lags their ledger (a writer died between its two writes) among
+   * those written since the last pass, and repairs them. Records younger than a settle time are
+   * left for the next pass: their writers are most likely still copying.
+   */
+  async #sweepRecent(kind: string, now: number, report: { checked: number; repaired: number; corrupt: number }): Promise<void> {
+    const until = new Date(now - REPAIR_SETTLE_MS);
+    const since = new Date(this.#repairedUntil.get(kind) ?? until.getTime() - this.#pendingFailMs);
+    const heads = new Map<string, number>();
+    for (const { proc, seq } of await this.store.readTransitionsBetween(kind, since, until, REPAIR_BATCH)) {
+      heads.set(proc, Math.max(seq, heads.get(proc) ?? 0));
+    }
+    this.#repairedUntil.set(kind, until.getTime());
+    for (const [id, seq] of heads) {
       report.checked += 1;
-      await this.#ledger.load({ kind, id: record.proc }).catch(() => {
-        report.corrupt += 1;
-      });
+      const ref = { kind, id };
+      const counter = (await this.store.readDocument(ref))?.['sync_counter'];
+      if (typeof counter === 'number' && counter >= seq) continue;
+      await this.#ledger.load(ref).then(
+        () => {
+          report.repaired += 1;
+        },
+        () => {
+          report.corrupt += 1;
+        },
+      );
     }
   }
 
-  async #eachInStatus(
-    kind: string,
-    status: ProcessStatus,
-    report: { corrupt: number },
-    visit: (proc: StoredProc) => Promise<void>,
-  ): Promise<void> {
+  async #eachHint(kind: string, status: ProcessStatus, report: { corrupt: number }, visit: (hint: StoredProc) => Promise<void>): Promise<void> {
     let afterId: string | undefined;
     for (;;) {
-      const ids = await this.store.findByStatus(kind, [status], { limit: SWEEP_PAGE, afterId });
-      for (const id of ids) {
-        const proc = await this.#ledger.load({ kind, id }).catch((error: unknown) => {
+      const documents = await this.store.findByStatus(kind, [status], { limit: SWEEP_PAGE, afterId });
+      for (const document of documents) {
+        const hint = hintOf({ kind, id: document._id }, document);
+        if (hint === undefined) {
           report.corrupt += 1;
-          this.reportError(error, `sweeping ${kind} ${id}`);
-          return undefined;
-        });
-        if (proc !== undefined && proc.state.status === status) {
-          await visit(proc).catch((error: unknown) => this.reportError(error, `sweeping ${kind} ${id}`));
+          continue;
         }
+        await visit(hint).catch((error: unknown) => {
+          if (error instanceof CorruptDocumentError) report.corrupt += 1;
+          else this.reportError(error, `sweeping ${kind} ${document._id}`);
+        });
       }
-      if (ids.length < SWEEP_PAGE) return;
-      afterId = ids[ids.length - 1];
+      if (documents.length < SWEEP_PAGE) return;
+      afterId = documents[documents.length - 1]?._id;
     }
   }
 
-  async #sweepRunning(proc: StoredProc, report: { workersLost: number }): Promise<void> {
-    const run = proc.state.context.run;
+  async #sweepRunning(hint: StoredProc, report: { workersLost: number }): Promise<void> {
+    const run = hint.state.context.run;
     if (run === null || this.#activeRuns.has(run.id)) return;
-    const lease = await this.store.readLease(proc.ref, run.id);
+    const now = this.now().getTime();
+    if (now <= Date.parse(run.started_at) + run.lease_ms + this.#leaseGraceMs) return;
+    const lease = await this.store.readLease(hint.ref, run.id);
     const expires = Math.max(Date.parse(run.started_at) + run.lease_ms, lease?.expires_at.getTime() ?? 0);
-    if (this.now().getTime() <= expires + this.#leaseGraceMs) return;
-    const holder = lease?.holder ?? proc.state.context.worker_hostname ?? 'unknown worker';
+    if (now <= expires + this.#leaseGraceMs) return;
+    const proc = await this.#ledger.load(hint.ref);
+    if (proc === undefined || proc.state.status !== ProcessStatus.RUNNING || proc.state.context.run?.id !== run.id) return;
+    const holder = lease?.holder ?? proc.state.context.worker_hostname ?? 'an unknown worker';
     const outcome = await this.transition(
       proc.ref,
       () => ({
@@ -1085,13 +1119,15 @@ class Runtime implements ProcRuntime, RunHost {
     await this.#perform(outcome);
   }
 
-  async #sweepPending(proc: StoredProc, report: { redispatched: number; pendingFailed: number }): Promise<void> {
-    const call = proc.state.context.call;
+  async #sweepPending(hint: StoredProc, report: { redispatched: number; pendingFailed: number }): Promise<void> {
+    const call = hint.state.context.call;
     if (call === null) return;
     const age = this.now().getTime() - Date.parse(call.pending_since);
     if (age <= this.#pendingRedispatchMs) return;
-    const job: ProcJob = { type: 'run', kind: proc.ref.kind, id: proc.ref.id, callId: call.id };
+    const job: ProcJob = { type: 'run', kind: hint.ref.kind, id: hint.ref.id, callId: call.id };
     if ((await this.scheduler.isQueued(job)) === true) return;
+    const proc = await this.#ledger.load(hint.ref);
+    if (proc === undefined || proc.state.status !== ProcessStatus.PENDING || proc.state.context.call?.id !== call.id) return;
     if (age > this.#pendingFailMs) {
       const outcome = await this.transition(
         proc.ref,

@@ -104,14 +104,14 @@ export class MemoryProcStore implements ProcStore {
     return removed;
   }
 
-  async readTransitionsSince(kind: string, since: Date, limit: number): Promise<TransitionRecord[]> {
+  async readTransitionsBetween(kind: string, since: Date, until: Date, limit: number): Promise<Array<Pick<TransitionRecord, 'proc' | 'seq'>>> {
     assertKindName(kind);
     const selected: TransitionRecord[] = [];
     for (const records of this.#ledgers.get(kind)?.values() ?? []) {
-      for (const record of records) if (record.at.getTime() >= since.getTime()) selected.push(record);
+      for (const record of records) if (record.at >= since && record.at < until) selected.push(record);
     }
     selected.sort((a, b) => a.at.getTime() - b.at.getTime());
-    return structuredClone(selected.slice(0, limit));
+    return selected.slice(0, limit).map((record) => ({ proc: record.proc, seq: record.seq }));
   }
 
   async readDocument(ref: ProcRef): Promise<StoredDocument | undefined> {
@@ -171,14 +171,14 @@ export class MemoryProcStore implements ProcStore {
     return this.#matching(kind, where).some((document) => statuses.includes(document['process_status'] as ProcessStatus));
   }
 
-  async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<string[]> {
+  async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]> {
     const afterId = options.afterId;
-    return this.#matching(kind, options.where)
+    const selected = this.#matching(kind, options.where)
       .filter((document) => statuses.includes(document['process_status'] as ProcessStatus))
-      .map((document) => document._id)
-      .filter((id) => afterId === undefined || id > afterId)
-      .sort()
+      .filter((document) => afterId === undefined || document._id > afterId)
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
       .slice(0, options.limit);
+    return structuredClone(selected);
   }
 
   #leaseKey(ref: ProcRef, runId: string): string {

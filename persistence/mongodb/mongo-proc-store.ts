@@ -19,13 +19,14 @@ import type {
   ReadTransitionsOptions,
   WriteDocumentResult,
 } from '../proc-store.js';
-import type {
-  FieldFilter,
-  LeaseRecord,
-  ProcDocumentFields,
-  StatusCounts,
-  StoredDocument,
-  TransitionRecord,
+import {
+  PROC_FIELD_NAMES,
+  type FieldFilter,
+  type LeaseRecord,
+  type ProcDocumentFields,
+  type StatusCounts,
+  type StoredDocument,
+  type TransitionRecord,
 } from '../records.js';
 import { assertFieldFilter, assertFieldName, assertKindName, assertProcRef, assertSeq } from '../validate.js';
 import { isDuplicateKey, toPersistenceError } from './map-mongo-error.js';
@@ -196,11 +197,15 @@ export class MongoProcStore implements ProcStore {
     });
   }
 
-  async readTransitionsSince(kind: string, since: Date, limit: number): Promise<TransitionRecord[]> {
+  async readTransitionsBetween(kind: string, since: Date, until: Date, limit: number): Promise<Array<Pick<TransitionRecord, 'proc' | 'seq'>>> {
     assertKindName(kind);
     return this.#read(`reading recent records of ${kind}`, async () => {
-      const documents = await this.#kind(kind).ledger.find({ at: { $gte: since } }).sort({ at: 1 }).limit(limit).toArray();
-      return documents.map((document) => this.#toRecord(kind, document) as TransitionRecord);
+      const documents = await this.#kind(kind)
+        .ledger.find({ at: { $gte: since, $lt: until } }, { projection: { _id: 0, proc: 1, seq: 1 } })
+        .sort({ at: 1 })
+        .limit(limit)
+        .toArray();
+      return documents.map((document) => ({ proc: document.proc, seq: document.seq }));
     });
   }
 
@@ -276,19 +281,20 @@ export class MongoProcStore implements ProcStore {
     });
   }
 
-  async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<string[]> {
+  async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]> {
     assertKindName(kind);
     const match = this.#where(options.where);
     if (options.afterId !== undefined) assertProcRef({ kind, id: options.afterId });
+    const projection = Object.fromEntries(PROC_FIELD_NAMES.map((name) => [name, 1]));
     return this.#read(`listing ${kind} by status`, async () => {
-      const ids: string[] = [];
+      const found: ProcDocument[] = [];
       for (const status of statuses) {
         const filter: Filter<ProcDocument> = { ...match, process_status: status };
         if (options.afterId !== undefined) filter['_id'] = { $gt: options.afterId };
-        const documents = await this.#kind(kind).documents.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(options.limit).toArray();
-        ids.push(...documents.map((document) => String(document['_id'])));
+        found.push(...(await this.#kind(kind).documents.find(filter, { projection }).sort({ _id: 1 }).limit(options.limit).toArray()));
       }
-      return ids.sort().slice(0, options.limit);
+      found.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+      return found.slice(0, options.limit) as StoredDocument[];
     });
   }
 

@@ -146,7 +146,12 @@ export class AgendaScheduler implements Scheduler {
 
   async start(handler: JobHandler): Promise<void> {
     const agenda = await this.#connect();
-    if (this.#options.work === false) return;
+    if (this.#options.work === false) {
+      // Agenda connects its channel only when it starts processing; a producer must still publish.
+      const channel = this.#channel;
+      if (channel !== undefined && channel.state !== 'connected') await channel.connect();
+      return;
+    }
     agenda.define(
       AGENDA_JOB_NAME,
       async (job: Job<ProcJobData>) => {
@@ -217,6 +222,7 @@ export class AgendaScheduler implements Scheduler {
     const agenda = this.#agenda;
     if (agenda === undefined) return 0;
     await agenda.stop(false);
+    if (this.#options.work === false && this.#channel?.state === 'connected') await this.#channel.disconnect();
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

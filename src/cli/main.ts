@@ -31,7 +31,7 @@ Usage:
       is one; start more with \`procstate worker --module <the demo's kinds>\`).
       --json prints a machine-readable summary.
   procstate worker --uri MONGODB_URI --module FILE [--db NAME] [--redis REDIS_URL]
-                   [--concurrency N] [--lease-ms MS] [--lock-lifetime-ms MS]
+                   [--concurrency N] [--lease-ms MS] [--lease-grace-ms MS] [--lock-lifetime-ms MS]
                    [--poll-ms MS] [--sweep-interval-ms MS] [--drain-timeout-ms MS]
                    [--name NAME]
       Handle jobs for the kinds FILE exports (\`kinds\`, optional \`collections\`)
@@ -116,6 +116,7 @@ async function worker(argv: string[]): Promise<number> {
       redis: { type: 'string' },
       concurrency: { type: 'string' },
       'lease-ms': { type: 'string' },
+      'lease-grace-ms': { type: 'string' },
       'lock-lifetime-ms': { type: 'string' },
       'poll-ms': { type: 'string' },
       'sweep-interval-ms': { type: 'string' },
@@ -133,6 +134,7 @@ async function worker(argv: string[]): Promise<number> {
     redis: values.redis,
     concurrency: optionalInteger(values.concurrency, 'concurrency') ?? 8,
     leaseMs: optionalInteger(values['lease-ms'], 'lease-ms'),
+    leaseGraceMs: optionalInteger(values['lease-grace-ms'], 'lease-grace-ms', 0),
     lockLifetimeMs: optionalInteger(values['lock-lifetime-ms'], 'lock-lifetime-ms'),
     pollMs: optionalInteger(values['poll-ms'], 'poll-ms'),
     sweepIntervalMs: optionalInteger(values['sweep-interval-ms'], 'sweep-interval-ms', 0),

@@ -50,6 +50,7 @@ export interface MongoRuntimeOptions {
   readonly redis?: string | undefined;
   readonly concurrency?: number | undefined;
   readonly leaseMs?: number | undefined;
+  readonly leaseGraceMs?: number | undefined;
   readonly lockLifetimeMs?: number | undefined;
   readonly pollMs?: number | undefined;
   readonly sweepIntervalMs?: number | undefined;
@@ -118,6 +119,7 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
       store,
       scheduler,
       leaseMs: options.leaseMs,
+      leaseGraceMs: options.leaseGraceMs,
       sweepIntervalMs: options.sweepIntervalMs,
       worker: options.name,
       logger: options.logger,

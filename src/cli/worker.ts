@@ -15,6 +15,7 @@ export interface WorkerCommandOptions {
   readonly redis?: string | undefined;
   readonly concurrency: number;
   readonly leaseMs?: number | undefined;
+  readonly leaseGraceMs?: number | undefined;
   readonly lockLifetimeMs?: number | undefined;
   readonly pollMs?: number | undefined;
   readonly sweepIntervalMs?: number | undefined;

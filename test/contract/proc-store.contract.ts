@@ -112,14 +112,14 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         expect(await store.readTransition(ref, 1)).toEqual(record);
       });
 
-      it('lists records of a kind written since a time', async () => {
+      it('lists records of a kind written in a time window', async () => {
         const ref = upload();
-        const early = { ...recordOf(ref.kind, ref.id, 1, initialProcState(null)), at: new Date('2020-01-01T00:00:00Z') };
-        const late = { ...recordOf(ref.kind, ref.id, 2, initialProcState(null)), at: new Date('2030-01-01T00:00:00Z') };
-        await store.insertTransition(early);
-        await store.insertTransition(late);
-        const since = await store.readTransitionsSince('upload', new Date('2025-01-01T00:00:00Z'), 10);
-        expect(since.map((record) => [record.proc, record.seq])).toEqual([[ref.id, 2]]);
+        const at = ['2020-01-01T00:00:00Z', '2026-06-01T00:00:00Z', '2030-01-01T00:00:00Z'];
+        for (const [index, time] of at.entries()) {
+          await store.insertTransition({ ...recordOf(ref.kind, ref.id, index + 1, initialProcState(null)), at: new Date(time) });
+        }
+        const between = await store.readTransitionsBetween('upload', new Date('2025-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'), 10);
+        expect(between).toEqual([{ proc: ref.id, seq: 2 }]);
       });
     });
 
@@ -161,8 +161,9 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         expect(await store.anyInStatus('entry', ['PENDING'], where)).toBe(true);
         expect(await store.anyInStatus('entry', ['RUNNING', 'WAITING_FOR_RESULT'], where)).toBe(false);
         const firstPage = await store.findByStatus('entry', ['READY', 'PENDING'], { limit: 4, where });
-        const secondPage = await store.findByStatus('entry', ['READY', 'PENDING'], { limit: 4, where, afterId: firstPage[firstPage.length - 1] });
-        expect([...firstPage, ...secondPage]).toEqual(Array.from({ length: 6 }, (_, index) => `${parent}-e${index}`));
+        const secondPage = await store.findByStatus('entry', ['READY', 'PENDING'], { limit: 4, where, afterId: firstPage[firstPage.length - 1]?._id });
+        expect([...firstPage, ...secondPage].map((document) => document._id)).toEqual(Array.from({ length: 6 }, (_, index) => `${parent}-e${index}`));
+        expect(firstPage[1]).toMatchObject({ process_status: 'PENDING', sync_counter: 1, procstate: { machine: 'procstate.proc' } });
       });
     });
 

@@ -1,0 +1,139 @@
+/**
+ * Three `procstate worker` processes on one database, an upload of 500 entries, and one worker
+ * killed with SIGKILL while it runs entries. Nothing may be lost, run twice, or left waiting.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MongoProcStore } from '../../persistence/mongodb/index.js';
+import { ProcLedger } from '../../persistence/index.js';
+import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
+import { createProcRuntime } from '../../src/index.js';
+import { kinds } from '../fixtures/fleet-kinds.js';
+import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
+
+const database = useTestDatabase();
+const ROOT = new URL('../..', import.meta.url).pathname;
+const ENTRIES = 500;
+
+interface Worker {
+  readonly name: string;
+  readonly process: ChildProcess;
+  log: string;
+  readonly exited: Promise<number | null>;
+}
+
+const workers: Worker[] = [];
+afterAll(() => {
+  for (const worker of workers) worker.process.kill('SIGKILL');
+});
+
+function startWorker(name: string): Worker {
+  const child = spawn(
+    process.execPath,
+    [
+      // The loader in the worker's own process (tsx's CLI would run it in a child that SIGKILL does not reach).
+      '--import', 'tsx', 'src/cli/main.ts', 'worker',
+      '--uri', mongoUri(), '--db', database.name, '--module', 'test/fixtures/fleet-kinds.ts',
+      '--redis', 'redis://127.0.0.1:6379', '--name', name, '--concurrency', '4',
+      '--lease-ms', '2000', '--lease-grace-ms', '500', '--lock-lifetime-ms', '5000',
+      '--poll-ms', '1000', '--sweep-interval-ms', '1000', '--drain-timeout-ms', '10000',
+    ],
+    { cwd: ROOT, env: { ...process.env, FLEET_MONGODB_URI: mongoUri(), FLEET_DATABASE: database.name }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const worker: Worker = {
+    name,
+    process: child,
+    log: '',
+    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+  };
+  child.stderr?.on('data', (chunk: Buffer) => {
+    worker.log += chunk.toString();
+  });
+  workers.push(worker);
+  return worker;
+}
+
+async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${workers.map((w) => `--- ${w.name}\n${w.log.slice(-2000)}`).join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('a fleet of worker processes', () => {
+  it('survives SIGKILL of one worker mid-run: every entry completes, the upload joins once, no function runs twice per start', async () => {
+    const fleet = ['w1', 'w2', 'w3'].map(startWorker);
+    await until('workers to start', () => fleet.every((worker) => worker.log.includes('handling upload, entry')), 60_000);
+
+    const store = new MongoProcStore({ db: database.db, kinds: { upload: 'uploads', entry: { documents: database.db.collection('entries'), parentKey: 'upload_id' } } });
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const producer = createProcRuntime({
+      kinds,
+      store,
+      scheduler: new AgendaScheduler({ db: database.db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
+      sweepIntervalMs: 0,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+    await producer.start();
+    try {
+      await producer.create('upload', 'big');
+      await producer.call('upload', 'big', 'process_upload', { entries: ENTRIES });
+      await until('the upload to wait for its entries', async () => (await producer.get('upload', 'big')).process_status === 'WAITING_FOR_RESULT', 180_000);
+
+      // Kill a worker while it is running entries.
+      const entries = database.db.collection('entries');
+      let victim: Worker | undefined;
+      await until('a worker running entries', async () => {
+        for (const worker of fleet) {
+          if ((await entries.countDocuments({ process_status: 'RUNNING', worker_hostname: worker.name })) >= 2) {
+            victim = worker;
+            return true;
+          }
+        }
+        return false;
+      }, 60_000);
+      victim?.process.kill('SIGKILL');
+      const killedAt = (await producer.childCounts('upload', 'big')).processed;
+
+      const upload = await producer.waitForCompletion('upload', 'big', { timeoutMs: 240_000, pollMs: 500 });
+      expect(upload.process_status).toBe('SUCCESS');
+      expect(killedAt).toBeLessThan(ENTRIES);
+
+      const counts = await producer.childCounts('upload', 'big');
+      expect(counts).toMatchObject({ total: ENTRIES, processed: ENTRIES, processing: 0 });
+      const lost = await entries.countDocuments({ errors: { $regex: '^process failed due to worker lost' } });
+      expect(lost).toBeGreaterThanOrEqual(1);
+
+      const ledger = new ProcLedger(store);
+      const uploadHistory = await ledger.history({ kind: 'upload', id: 'big' });
+      expect(uploadHistory.filter((record) => record.cause === 'join.started')).toHaveLength(1);
+
+      // Each function ran at most once per start, and once for every start that was not lost.
+      const invocations = database.db.collection('invocations');
+      const duplicates = await invocations.aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
+      expect(duplicates).toEqual([]);
+      for (let index = 0; index < ENTRIES; index += 1) {
+        const id = `big-e${String(index).padStart(4, '0')}`;
+        const history = await ledger.history({ kind: 'entry', id });
+        expect(history.map((record) => record.seq)).toEqual(history.map((_, position) => position + 1));
+        const starts = history.filter((record) => record.cause === 'worker.started').map((record) => record.seq);
+        const ran = (await invocations.find({ proc: id, kind: 'entry' }).toArray()).map((document) => document['start'] as number);
+        expect(ran.every((start) => starts.includes(start))).toBe(true);
+        if (history.at(-1)?.cause !== 'worker.lost') expect(ran.length).toBe(starts.length);
+      }
+      expect(await invocations.countDocuments({ kind: 'join' })).toBe(1);
+    } finally {
+      await producer.close({ drainTimeoutMs: 1_000 });
+      redis.disconnect();
+    }
+
+    // The survivors drain and exit cleanly on SIGTERM.
+    for (const worker of fleet.filter((candidate) => candidate.process.exitCode === null && candidate.process.signalCode === null)) {
+      worker.process.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(worker.log).toContain('stopped');
+    }
+  }, 400_000);
+});
