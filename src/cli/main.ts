@@ -9,8 +9,7 @@ import { procMachineToDot, procMachineToJson, procMachineToMermaid } from '../..
 import { collections, kinds } from '../demo/demo-kinds.js';
 import { runDemo } from './demo.js';
 import { redactUri } from './format.js';
-import { openMongoRuntime } from './mongo-runtime.js';
-import { runWorker, stderrLogger } from './worker.js';
+import { stderrLogger } from './logger.js';
 import { redactText } from './format.js';
 
 /** Exit codes of the CLI. */
@@ -81,6 +80,8 @@ async function demo(argv: string[]): Promise<number> {
     const summary = await runDemo(options, output);
     return summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION;
   }
+  // Loaded only here, so that the embedded demo needs none of the optional database packages.
+  const { openMongoRuntime } = await import('./mongo-runtime.js');
   const open = await openMongoRuntime({
     uri: values.uri,
     module: { kinds, collections },
@@ -127,6 +128,7 @@ async function worker(argv: string[]): Promise<number> {
   });
   if (values.uri === undefined) throw new UsageError('worker needs --uri (a MongoDB connection string)');
   if (values.module === undefined) throw new UsageError('worker needs --module (a file exporting `kinds`)');
+  const { runWorker } = await import('./worker.js');
   return runWorker({
     uri: values.uri,
     modulePath: values.module,

@@ -3,8 +3,8 @@
  * SIGTERM or SIGINT; then drains (stops taking jobs, lets running ones finish) and exits.
  */
 import { hostname } from 'node:os';
-import type { RuntimeLogger } from '../runtime.js';
-import { redactText, redactUri } from './format.js';
+import { redactUri } from './format.js';
+import { stderrLogger } from './logger.js';
 import { loadModule, openMongoRuntime } from './mongo-runtime.js';
 
 /** Options of the worker command. */
@@ -21,15 +21,6 @@ export interface WorkerCommandOptions {
   readonly sweepIntervalMs?: number | undefined;
   readonly drainTimeoutMs: number;
   readonly name?: string | undefined;
-}
-
-/** A logger that writes one line per message to stderr, with credentials removed. */
-export function stderrLogger(prefix: string): RuntimeLogger {
-  const line = (level: string, message: string, details?: Record<string, unknown>) => {
-    const extra = details === undefined ? '' : ` ${JSON.stringify(details)}`;
-    process.stderr.write(`${new Date().toISOString()} ${prefix} ${level} ${redactText(message + extra)}\n`);
-  };
-  return { warn: (message, details) => line('warn', message, details), error: (message, details) => line('error', message, details) };
 }
 
 /** Runs a worker until a signal; resolves with the exit code. */
