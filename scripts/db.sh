@@ -48,10 +48,16 @@ ensure_postgres() {
   fi
 }
 
+# See scripts/ferretdb-gin.sql: lets PostgreSQL serve FerretDB's equality filters from indexes.
+install_gin_twins() {
+  psql -q -v ON_ERROR_STOP=1 "$pg_url" -f "$root/scripts/ferretdb-gin.sql" >/dev/null
+}
+
 start() {
-  if answers; then echo "$uri"; return; fi
+  if answers; then install_gin_twins; echo "$uri"; return; fi
   install_server
   ensure_postgres
+  install_gin_twins
   mkdir -p "$state"
   nohup "$binary" --listen-addr "127.0.0.1:${port}" --postgresql-url "$pg_url" --log-level warn >"$logfile" 2>&1 &
   echo $! >"$pidfile"

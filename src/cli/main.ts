@@ -36,6 +36,14 @@ Usage:
       Handle jobs for the kinds FILE exports (\`kinds\`, optional \`collections\`)
       until SIGTERM or SIGINT, then drain: stop taking jobs and let running ones
       finish (up to --drain-timeout-ms, default 30000).
+  procstate migrate --uri MONGODB_URI --db NAME --parents COLLECTION --children COLLECTION
+                    [--parent-key upload_id] [--parent-kind KIND] [--child-kind KIND]
+                    [--dry-run] [--lenient] [--batch-size N] [--json] [--lock-ttl-ms MS]
+      Migrate documents of NOMAD's tasks model (tasks_status, current_task) to
+      process_status, a parent with all its children at a time, keeping every old
+      value in each document's first ledger record. Exit code 0 when everything is
+      migrated (or already was), 2 when some units need attention, 1 on an error.
+      See docs/migration.md.
   procstate diagram [--format mermaid|json|dot]
       Print the proc machine: a Mermaid or DOT diagram, or its JSON definition
       (importable into Stately's editor).
@@ -154,6 +162,45 @@ function diagram(argv: string[]): number {
   return ExitCode.OK;
 }
 
+async function migrate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      uri: { type: 'string' },
+      db: { type: 'string' },
+      parents: { type: 'string' },
+      children: { type: 'string' },
+      'parent-key': { type: 'string', default: 'upload_id' },
+      'parent-kind': { type: 'string' },
+      'child-kind': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      lenient: { type: 'boolean', default: false },
+      'batch-size': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'lock-ttl-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  for (const required of ['uri', 'db', 'parents', 'children'] as const) {
+    if (values[required] === undefined) throw new UsageError(`migrate needs --${required}`);
+  }
+  const { runMigrate } = await import('./migrate.js');
+  return runMigrate({
+    uri: values.uri as string,
+    database: values.db as string,
+    parents: values.parents as string,
+    children: values.children as string,
+    parentKey: values['parent-key'] ?? 'upload_id',
+    parentKind: values['parent-kind'],
+    childKind: values['child-kind'],
+    dryRun: values['dry-run'] ?? false,
+    lenient: values.lenient ?? false,
+    batchSize: integer(values['batch-size'], 100, 'batch-size', 1),
+    json: values.json ?? false,
+    lockTtlMs: optionalInteger(values['lock-ttl-ms'], 'lock-ttl-ms'),
+  });
+}
+
 /** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -165,6 +212,8 @@ export async function main(argv: string[]): Promise<number> {
         return diagram(rest);
       case 'worker':
         return await worker(rest);
+      case 'migrate':
+        return await migrate(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,95 @@
+/**
+ * `procstate migrate`: the datafix for documents of NOMAD's tasks model.
+ */
+import { MongoClient } from 'mongodb';
+import { exitCodeOf, migrateLegacy, type MigrationReport, type UnitProblem } from '../../persistence/migrations/migrate-legacy.js';
+import { PersistenceError } from '../errors.js';
+import { formatTable, redactText, redactUri } from './format.js';
+
+/** Options of the migrate command. */
+export interface MigrateCommandOptions {
+  readonly uri: string;
+  readonly database: string;
+  readonly parents: string;
+  readonly children: string;
+  readonly parentKey: string;
+  readonly parentKind?: string | undefined;
+  readonly childKind?: string | undefined;
+  readonly dryRun: boolean;
+  readonly lenient: boolean;
+  readonly batchSize: number;
+  readonly json: boolean;
+  readonly lockTtlMs?: number | undefined;
+}
+
+function bar(done: number, total: number, report: MigrationReport): string {
+  const width = 30;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const { migrated, alreadyMigrated, skipped, attention, failed } = report.units;
+  return `\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} units · ${migrated} migrated · ${alreadyMigrated} already · ${skipped} skipped · ${attention} need attention${failed > 0 ? ` · ${failed} failed` : ''}`;
+}
+
+function listed(title: string, problems: readonly UnitProblem[]): string[] {
+  if (problems.length === 0) return [];
+  const shown = problems.slice(0, 20).map((problem) => `  ${problem.id}: ${problem.reasons.join('; ')}${problem.details.length > 0 ? ` (${problem.details[0]})` : ''}`);
+  return [title, ...shown, ...(problems.length > 20 ? [`  … and ${problems.length - 20} more (--json lists them all)`] : []), ''];
+}
+
+/** The human-readable report. */
+export function formatMigrationReport(report: MigrationReport): string {
+  const { units, documents } = report;
+  const rows: string[][] = [
+    ['migrated', String(units.migrated), String(documents.migrated)],
+    ['already migrated', String(units.alreadyMigrated), String(documents.alreadyMigrated)],
+    ['skipped (parent processing)', String(units.skipped), String(documents.skipped)],
+    ['left untouched (need attention)', String(units.attention), String(documents.attention)],
+    ['failed', String(units.failed), '-'],
+  ];
+  return [
+    report.dryRun ? 'Dry run: nothing was written. A real run would do this:' : 'Migration finished:',
+    '',
+    formatTable(['outcome', 'units', 'documents'], rows),
+    documents.notLegacy > 0 ? `\n${documents.notLegacy} documents had no legacy fields and no procstate fields; they were not touched.` : '',
+    '',
+    ...Object.entries(report.reasons).map(([reason, count]) => `${count} unit(s): ${reason}`),
+    Object.keys(report.reasons).length > 0 ? '' : '',
+    ...listed('Skipped:', report.skipped),
+    ...listed('Left untouched:', report.attention),
+    ...(report.lenient.length > 0 ? [`Migrated leniently (the ledger says so): ${report.lenient.length} document(s)`, ''] : []),
+    ...report.failed.map((failure) => `failed: ${failure.id}: ${failure.error}`),
+  ]
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n');
+}
+
+/** Runs the datafix; resolves with the exit code (0 all migrated, 2 attention needed, 1 errors). */
+export async function runMigrate(options: MigrateCommandOptions): Promise<number> {
+  const client = new MongoClient(options.uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new PersistenceError(`cannot connect to ${redactUri(options.uri)}: ${redactText(error instanceof Error ? error.message : String(error))}`, { cause: error });
+  }
+  const showProgress = process.stderr.isTTY === true;
+  try {
+    const report = await migrateLegacy({
+      db: client.db(options.database),
+      parents: options.parents,
+      children: options.children,
+      parentKey: options.parentKey,
+      parentKind: options.parentKind,
+      childKind: options.childKind,
+      dryRun: options.dryRun,
+      lenient: options.lenient,
+      batchSize: options.batchSize,
+      lockTtlMs: options.lockTtlMs,
+      onProgress: showProgress ? (done, total, current) => process.stderr.write(bar(done, total, current)) : undefined,
+      onWait: (owner, at) => process.stderr.write(`procstate migrate: waiting for the run ${owner} (last seen ${at.toISOString()}) to finish or go silent\n`),
+    });
+    if (showProgress) process.stderr.write('\n');
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatMigrationReport(report)}\n`);
+    return exitCodeOf(report);
+  } finally {
+    await client.close();
+  }
+}
