@@ -27,8 +27,14 @@ import {
 } from './legacy-tasks.js';
 import { acquireMigrationLock, type MigrationLock } from './migration-lock.js';
 
-/** Update statements sent in one command; see the note where documents are updated. */
-const UPDATE_STATEMENTS_PER_COMMAND = 20;
+/**
+ * Update statements sent in one command. FerretDB 1.24 keeps one pooled connection per
+ * statement until its command ends, across concurrent commands too, and its pool holds 50;
+ * 5 statements × {@link MAX_CONCURRENCY} units stays well below.
+ */
+const UPDATE_STATEMENTS_PER_COMMAND = 5;
+/** Most units migrated at once. */
+const MAX_CONCURRENCY = 8;
 
 /** Options of {@link migrateLegacy}. */
 export interface MigrateLegacyOptions {
@@ -49,6 +55,8 @@ export interface MigrateLegacyOptions {
   readonly lenient?: boolean | undefined;
   /** Parents read per round trip. @defaultValue 100 */
   readonly batchSize?: number | undefined;
+  /** Units migrated at the same time (units never share a document), at most 8. @defaultValue 4 */
+  readonly concurrency?: number | undefined;
   /** Recorded as the writer of every ledger record and as the lock's owner. */
   readonly worker?: string | undefined;
   /** A lock holder silent this long is taken over. @defaultValue 30000 */
@@ -131,6 +139,10 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
   const dryRun = options.dryRun ?? false;
   const lenient = options.lenient ?? false;
   const batchSize = options.batchSize ?? 100;
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new RangeError(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`);
+  }
   const worker = options.worker ?? `${hostname()}:${process.pid}`;
   const db = options.db;
   const parents = db.collection<LegacyDocument>(options.parents);
@@ -157,13 +169,20 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
     report.units.total = total;
     let done = 0;
     const seenParents = new Set<string>();
+    const running = new Set<Promise<void>>();
     for await (const parent of parents.find({}).batchSize(batchSize)) {
       seenParents.add(parent._id);
-      const unitChildren = await children.find({ [parentKey]: parent._id } as never).toArray();
-      await migrateUnit(parent, unitChildren, null);
-      done += 1;
-      options.onProgress?.(done, total, report);
+      const unit = (async () => {
+        const unitChildren = await children.find({ [parentKey]: parent._id } as never).toArray();
+        await migrateUnit(parent, unitChildren, null);
+        done += 1;
+        options.onProgress?.(done, total, report);
+      })();
+      running.add(unit);
+      void unit.finally(() => running.delete(unit));
+      if (running.size >= concurrency) await Promise.race(running);
     }
+    await Promise.all(running);
     // Legacy children whose parent does not exist form units of their own.
     for await (const child of children.find({}).batchSize(batchSize)) {
       if (!isLegacy(child)) continue;
@@ -299,8 +318,7 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
         update: { $set: conversion.fields as never, $unset: unset as never },
       },
     }));
-    // FerretDB 1.24 deadlocks on an update command of about 50 statements or more (each keeps a
-    // pooled connection until the command ends, and the pool holds 50): send them in small batches.
+    // Small commands: see UPDATE_STATEMENTS_PER_COMMAND.
     for (let start = 0; start < operations.length; start += UPDATE_STATEMENTS_PER_COMMAND) {
       await documents.bulkWrite(operations.slice(start, start + UPDATE_STATEMENTS_PER_COMMAND), { ordered: false });
     }

@@ -38,7 +38,8 @@ Usage:
       finish (up to --drain-timeout-ms, default 30000).
   procstate migrate --uri MONGODB_URI --db NAME --parents COLLECTION --children COLLECTION
                     [--parent-key upload_id] [--parent-kind KIND] [--child-kind KIND]
-                    [--dry-run] [--lenient] [--batch-size N] [--json] [--lock-ttl-ms MS]
+                    [--dry-run] [--lenient] [--batch-size N] [--concurrency N] [--json]
+                    [--lock-ttl-ms MS]
       Migrate documents of NOMAD's tasks model (tasks_status, current_task) to
       process_status, a parent with all its children at a time, keeping every old
       value in each document's first ledger record. Exit code 0 when everything is
@@ -176,6 +177,7 @@ async function migrate(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       lenient: { type: 'boolean', default: false },
       'batch-size': { type: 'string' },
+      concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
       'lock-ttl-ms': { type: 'string' },
     },
@@ -196,6 +198,7 @@ async function migrate(argv: string[]): Promise<number> {
     dryRun: values['dry-run'] ?? false,
     lenient: values.lenient ?? false,
     batchSize: integer(values['batch-size'], 100, 'batch-size', 1),
+    concurrency: integer(values.concurrency, 4, 'concurrency', 1),
     json: values.json ?? false,
     lockTtlMs: optionalInteger(values['lock-ttl-ms'], 'lock-ttl-ms'),
   });

@@ -18,6 +18,7 @@ export interface MigrateCommandOptions {
   readonly dryRun: boolean;
   readonly lenient: boolean;
   readonly batchSize: number;
+  readonly concurrency: number;
   readonly json: boolean;
   readonly lockTtlMs?: number | undefined;
 }
@@ -82,6 +83,7 @@ export async function runMigrate(options: MigrateCommandOptions): Promise<number
       dryRun: options.dryRun,
       lenient: options.lenient,
       batchSize: options.batchSize,
+      concurrency: options.concurrency,
       lockTtlMs: options.lockTtlMs,
       onProgress: showProgress ? (done, total, current) => process.stderr.write(bar(done, total, current)) : undefined,
       onWait: (owner, at) => process.stderr.write(`procstate migrate: waiting for the run ${owner} (last seen ${at.toISOString()}) to finish or go silent\n`),
