@@ -193,6 +193,12 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
       done += 1;
       options.onProgress?.(done, report.units.total, report);
     }
+    // Units finish in any order when several run at once; the report lists them by id.
+    const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    report.skipped.sort(byId);
+    report.attention.sort(byId);
+    report.failed.sort(byId);
+    report.lenient.sort();
     return report;
   } finally {
     await lock?.release();
