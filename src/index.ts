@@ -60,3 +60,5 @@ export {
   isProcessing,
   isCompleted,
 } from '../machines/process-status.js';
+export { replayLedger, sessionIdOf } from './inspection.js';
+export type { InspectionObserver, ReplayRecord, ReplaySnapshot } from './inspection.js';

@@ -52,6 +52,7 @@ import {
   WaitTimeoutError,
 } from './errors.js';
 import { InProcessScheduler } from './in-process-scheduler.js';
+import { LiveInspection, type InspectionObserver } from './inspection.js';
 import type { ChildCounts, ChildStart, ProcessContext } from './process-context.js';
 import { toProcSnapshot, type ProcSnapshot } from './proc-snapshot.js';
 import type { JobDelivery, ProcJob, Scheduler } from './scheduler.js';
@@ -127,6 +128,13 @@ export interface ProcRuntimeOptions {
   readonly logger?: RuntimeLogger | undefined;
   /** The clock. @defaultValue `() => new Date()` */
   readonly clock?: (() => Date) | undefined;
+  /**
+   * An XState inspection observer (e.g. `createWebSocketInspector().inspect` from
+   * `@statelyai/inspect`): every transition this runtime commits is mirrored into an XState
+   * actor per proc that reports to it, so the Stately inspector shows processing live.
+   * @defaultValue none
+   */
+  readonly inspect?: InspectionObserver | undefined;
 }
 
 /** Options of {@link ProcRuntime.create}. */
@@ -295,6 +303,7 @@ class Runtime implements ProcRuntime, RunHost {
   readonly #activeRuns = new Map<string, ActiveRun>();
   readonly #repairedUntil = new Map<string, number>();
   readonly #logger: RuntimeLogger;
+  readonly #inspection: LiveInspection | undefined;
   readonly #clock: () => Date;
   readonly #leaseMs: number;
   readonly #leaseGraceMs: number;
@@ -326,6 +335,7 @@ class Runtime implements ProcRuntime, RunHost {
       retention: options.retention,
       onCopyError: (error, ref, seq) => this.reportError(error, `copying ${ref.kind} ${ref.id} #${seq} to its document`),
     });
+    this.#inspection = options.inspect === undefined ? undefined : new LiveInspection(options.inspect);
     this.#registerKinds(options.kinds);
   }
 
@@ -385,6 +395,7 @@ class Runtime implements ProcRuntime, RunHost {
           runId: options.runId,
         });
         this.#notify(next, current.state.status, cause, new Date(at));
+        this.#inspection?.transitioned(current, next, event);
         return { accepted: true, proc: next, previous: current, actions: result.actions, event };
       } catch (error) {
         if (!(error instanceof TransitionConflictError)) throw error;
@@ -418,6 +429,7 @@ class Runtime implements ProcRuntime, RunHost {
     if (still > 0 || this.#activeRuns.size > 0) {
       for (const run of this.#activeRuns.values()) run.shutdown();
     }
+    this.#inspection?.stop();
   }
 
   async create(kind: string, id: string, options: CreateOptions = {}): Promise<ProcSnapshot> {
@@ -442,6 +454,7 @@ class Runtime implements ProcRuntime, RunHost {
   async #create(ref: ProcRef, parent: ProcRef | null, init: Record<string, unknown>): Promise<StoredProc> {
     const created = await this.#ledger.create(ref, initialProcState(parent), { at: this.now(), worker: this.worker, init });
     this.#notify(created, null, RecordCause.CREATED, this.now());
+    this.#inspection?.created(created);
     return created;
   }
 
@@ -832,6 +845,7 @@ class Runtime implements ProcRuntime, RunHost {
         continue;
       }
       this.#emit({ kind: run.ref.kind, id: run.ref.id, seq: base.seq + 1, from: base.state.status, to: null, cause: RecordCause.DELETED, at, worker: this.worker, proc: undefined });
+      this.#inspection?.deleted(run.ref.kind, run.ref.id);
       const parent = base.state.context.parent;
       if (parent !== null) await this.#tryJoin(parent).catch((error: unknown) => this.reportError(error, `joining ${parent.kind} ${parent.id}`));
       return { kind: 'deleted' };

@@ -45,6 +45,16 @@ Usage:
       value in each document's first ledger record. Exit code 0 when everything is
       migrated (or already was), 2 when some units need attention, 1 on an error.
       See docs/migration.md.
+  procstate history KIND ID --uri MONGODB_URI [--db NAME] [--module FILE | --collection NAME] [--json]
+      The proc's transitions: time, from -> to, cause, step, worker.
+  procstate inspect KIND ID --uri MONGODB_URI [--db NAME] [--module FILE | --collection NAME]
+                    [--inspector ws://127.0.0.1:8080] [--step-ms MS] [--format json]
+      Replay the proc's stored history into a WebSocket inspector (the relay of
+      @statelyai/inspect/server, which the Stately UI connects to), step by step;
+      --format json prints the same records instead.
+  procstate status --kind KIND --uri MONGODB_URI [--id ID] [--db NAME]
+                   [--module FILE | --collection NAME] [--json]
+      Procs of a kind by status; with --id, one proc and its children by status.
   procstate diagram [--format mermaid|json|dot]
       Print the proc machine: a Mermaid or DOT diagram, or its JSON definition
       (importable into Stately's editor).
@@ -204,6 +214,61 @@ async function migrate(argv: string[]): Promise<number> {
   });
 }
 
+const locationOptions = {
+  uri: { type: 'string' },
+  db: { type: 'string' },
+  module: { type: 'string' },
+  collection: { type: 'string' },
+} as const;
+
+function location(values: { uri?: string | undefined; db?: string | undefined; module?: string | undefined; collection?: string | undefined }) {
+  if (values.uri === undefined) throw new UsageError('--uri (a MongoDB connection string) is required');
+  return { uri: values.uri, database: values.db, modulePath: values.module, collection: values.collection };
+}
+
+function kindAndId(positionals: string[], command: string): [string, string] {
+  const [kind, id] = positionals;
+  if (kind === undefined || id === undefined || positionals.length > 2) throw new UsageError(`${command} needs KIND and ID`);
+  return [kind, id];
+}
+
+async function history(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...locationOptions, json: { type: 'boolean', default: false } }, strict: true });
+  const [kind, id] = kindAndId(positionals, 'history');
+  const { runHistory } = await import('./read-commands.js');
+  process.stdout.write(await runHistory(location(values), kind, id, values.json ?? false));
+  return ExitCode.OK;
+}
+
+async function inspect(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...locationOptions, inspector: { type: 'string', default: 'ws://127.0.0.1:8080' }, 'step-ms': { type: 'string' }, format: { type: 'string' } },
+    strict: true,
+  });
+  const [kind, id] = kindAndId(positionals, 'inspect');
+  if (values.format !== undefined && values.format !== 'json') throw new UsageError(`--format must be json, got ${JSON.stringify(values.format)}`);
+  const { runInspect } = await import('./read-commands.js');
+  const text = await runInspect(
+    location(values),
+    kind,
+    id,
+    { json: values.format === 'json', inspectorUrl: values.inspector ?? 'ws://127.0.0.1:8080', stepMs: integer(values['step-ms'], 400, 'step-ms') },
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  process.stdout.write(text);
+  return ExitCode.OK;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...locationOptions, kind: { type: 'string' }, id: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true });
+  if (values.kind === undefined) throw new UsageError('status needs --kind');
+  const { runStatus } = await import('./read-commands.js');
+  process.stdout.write(await runStatus(location(values), values.kind, values.id, values.json ?? false));
+  return ExitCode.OK;
+}
+
 /** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -217,6 +282,12 @@ export async function main(argv: string[]): Promise<number> {
         return await worker(rest);
       case 'migrate':
         return await migrate(rest);
+      case 'history':
+        return await history(rest);
+      case 'inspect':
+        return await inspect(rest);
+      case 'status':
+        return await status(rest);
       case undefined:
       case 'help':
       case '--help':
