@@ -45,3 +45,15 @@ export function writeResults(path: string, results: readonly BenchResult[], serv
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, server };
   writeFileSync(path, `${JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2)}\n`);
 }
+
+/** The q-quantile (0..1) of the samples, nearest rank. */
+export function percentile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+/** The median of the samples. */
+export function median(samples: readonly number[]): number {
+  return percentile(samples, 0.5);
+}

@@ -24,6 +24,12 @@ import { assertFieldFilter, assertKindName, assertProcRef, assertSeq } from '../
 
 type MutableDocument = Record<string, unknown> & { _id: string };
 
+/** A proc's records, by sequence number and in order. */
+interface ProcLedgerRecords {
+  readonly bySeq: Map<number, TransitionRecord>;
+  readonly ordered: TransitionRecord[];
+}
+
 /** Zero for every status. */
 export function emptyStatusCounts(): StatusCounts {
   return Object.fromEntries(PROCESS_STATUSES.map((status) => [status, 0])) as StatusCounts;
@@ -43,15 +49,15 @@ export class MemoryProcStore implements ProcStore {
   readonly name = 'memory';
   readonly capabilities: ProcStoreCapabilities = Object.freeze({ atomicConditionalUpdates: true, durable: false });
 
-  readonly #ledgers = new Map<string, Map<string, TransitionRecord[]>>();
+  readonly #ledgers = new Map<string, Map<string, ProcLedgerRecords>>();
   readonly #documents = new Map<string, Map<string, MutableDocument>>();
   readonly #leases = new Map<string, LeaseRecord>();
 
-  #ledger(ref: ProcRef): TransitionRecord[] {
+  #ledger(ref: ProcRef): ProcLedgerRecords {
     let byProc = this.#ledgers.get(ref.kind);
     if (byProc === undefined) this.#ledgers.set(ref.kind, (byProc = new Map()));
     let records = byProc.get(ref.id);
-    if (records === undefined) byProc.set(ref.id, (records = []));
+    if (records === undefined) byProc.set(ref.id, (records = { bySeq: new Map(), ordered: [] }));
     return records;
   }
 
@@ -66,41 +72,43 @@ export class MemoryProcStore implements ProcStore {
     assertProcRef(ref);
     assertSeq(record.seq);
     const records = this.#ledger(ref);
-    if (records.some((existing) => existing.seq === record.seq)) {
-      throw new TransitionConflictError(record.kind, record.proc, record.seq);
-    }
+    if (records.bySeq.has(record.seq)) throw new TransitionConflictError(record.kind, record.proc, record.seq);
     const stored = structuredClone(record);
-    records.push(stored);
-    records.sort((a, b) => a.seq - b.seq);
+    records.bySeq.set(record.seq, stored);
+    // Records nearly always arrive in order; keep the list sorted without sorting it.
+    const last = records.ordered[records.ordered.length - 1];
+    if (last === undefined || last.seq < record.seq) records.ordered.push(stored);
+    else records.ordered.splice(records.ordered.findIndex((existing) => existing.seq > record.seq), 0, stored);
   }
 
   async readTransition(ref: ProcRef, seq: number): Promise<TransitionRecord | undefined> {
     assertProcRef(ref);
     assertSeq(seq);
-    const record = this.#ledger(ref).find((existing) => existing.seq === seq);
+    const record = this.#ledger(ref).bySeq.get(seq);
     return record === undefined ? undefined : structuredClone(record);
   }
 
   async readTransitions(ref: ProcRef, options: ReadTransitionsOptions = {}): Promise<TransitionRecord[]> {
     assertProcRef(ref);
     const fromSeq = options.fromSeq ?? 1;
-    const selected = this.#ledger(ref).filter((record) => record.seq >= fromSeq);
+    const selected = this.#ledger(ref).ordered.filter((record) => record.seq >= fromSeq);
     return structuredClone(options.limit === undefined ? selected : selected.slice(0, options.limit));
   }
 
   async readHead(ref: ProcRef): Promise<TransitionRecord | undefined> {
     assertProcRef(ref);
-    const records = this.#ledger(ref);
-    const head = records[records.length - 1];
+    const { ordered } = this.#ledger(ref);
+    const head = ordered[ordered.length - 1];
     return head === undefined ? undefined : structuredClone(head);
   }
 
   async trimTransitions(ref: ProcRef, seq: number): Promise<number> {
     assertProcRef(ref);
     const records = this.#ledger(ref);
-    const kept = records.filter((record) => record.seq === 1 || record.seq >= seq);
-    const removed = records.length - kept.length;
-    records.splice(0, records.length, ...kept);
+    const kept = records.ordered.filter((record) => record.seq === 1 || record.seq >= seq);
+    const removed = records.ordered.length - kept.length;
+    for (const record of records.ordered) if (!kept.includes(record)) records.bySeq.delete(record.seq);
+    records.ordered.splice(0, records.ordered.length, ...kept);
     return removed;
   }
 
@@ -108,7 +116,7 @@ export class MemoryProcStore implements ProcStore {
     assertKindName(kind);
     const selected: TransitionRecord[] = [];
     for (const records of this.#ledgers.get(kind)?.values() ?? []) {
-      for (const record of records) if (record.at >= since && record.at < until) selected.push(record);
+      for (const record of records.ordered) if (record.at >= since && record.at < until) selected.push(record);
     }
     selected.sort((a, b) => a.at.getTime() - b.at.getTime());
     return selected.slice(0, limit).map((record) => ({ proc: record.proc, seq: record.seq }));

@@ -183,11 +183,14 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
       if (running.size >= concurrency) await Promise.race(running);
     }
     await Promise.all(running);
-    // Legacy children whose parent does not exist form units of their own.
-    for await (const child of children.find({}).batchSize(batchSize)) {
-      if (!isLegacy(child)) continue;
-      const parentId = child[parentKey];
+    // Legacy children whose parent does not exist form units of their own. Only the two fields
+    // that tell are fetched for the scan; the few orphans are read whole afterwards.
+    const legacyFilter = { $or: LEGACY_FIELD_NAMES.map((name) => ({ [name]: { $exists: true } })) } as never;
+    for await (const candidate of children.find(legacyFilter, { projection: { _id: 1, [parentKey]: 1 } }).batchSize(1000)) {
+      const parentId = candidate[parentKey];
       if (typeof parentId === 'string' && seenParents.has(parentId)) continue;
+      const child = await children.findOne({ _id: candidate._id } as never);
+      if (child === null || !isLegacy(child)) continue;
       report.units.total += 1;
       await migrateUnit(child, [], typeof parentId === 'string' ? parentId : null);
       done += 1;
