@@ -1,6 +1,6 @@
 /**
  * `procstate/machines`: the pure XState definition of a proc's lifecycle, with no I/O.
- * @packageDocumentation
+ * @module procstate/machines
  */
 export {
   ProcessStatus,

@@ -21,7 +21,7 @@ export interface ProcessFlags {
   readonly blocking: boolean;
   /** A failure drops the calls queued behind this process (NOMAD's default). */
   readonly clear_queue_on_failure: boolean;
-  /** Runs on behalf of the parent: the parent's join waits for it. */
+  /** NOMAD's flag for a process run on the parent's behalf (recorded; joins wait for every processing child). */
   readonly child: boolean;
 }
 

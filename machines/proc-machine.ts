@@ -254,6 +254,7 @@ export const procMachine = setup({
 }).createMachine({
   id: PROC_MACHINE_ID,
   initial: 'READY',
+  /** A new proc's context: nothing called yet, and its parent. */
   context: ({ input }) => createInitialContext(input),
   states: {
     READY: {

@@ -7,11 +7,17 @@
 
 /** The statuses a proc can be in. The XState state value *is* the status. */
 export const ProcessStatus = Object.freeze({
+  /** Created or reset; a process may be called. */
   READY: 'READY',
+  /** A process was called and waits for a worker. */
   PENDING: 'PENDING',
+  /** A worker (or the caller, for a local process) runs the process function or the kind's join. */
   RUNNING: 'RUNNING',
+  /** The process returned WAITING_FOR_RESULT and waits for its children. */
   WAITING_FOR_RESULT: 'WAITING_FOR_RESULT',
+  /** The last process completed successfully. */
   SUCCESS: 'SUCCESS',
+  /** The last process failed. */
   FAILURE: 'FAILURE',
 } as const);
 

@@ -1,7 +1,7 @@
 /**
  * `procstate/persistence`: the store port, the ledger protocol over it, and the embedded
  * in-memory store. Loads no database driver.
- * @packageDocumentation
+ * @module procstate/persistence
  */
 export type {
   ProcStore,

@@ -29,7 +29,10 @@ export interface ProcessDefinition<TArgs = JsonValue> {
   readonly blocking?: boolean | undefined;
   /** A failure drops the calls queued behind this process. @defaultValue true */
   readonly clearQueueOnFailure?: boolean | undefined;
-  /** Runs on behalf of the parent, whose join waits for it. @defaultValue false */
+  /**
+   * NOMAD's flag for a process run on the parent's behalf; recorded with the call. The parent's
+   * join waits for every processing child, whatever this says. @defaultValue false
+   */
   readonly child?: boolean | undefined;
   /** Runs in the caller (`runtime.runLocal`) instead of on a worker. @defaultValue false */
   readonly local?: boolean | undefined;

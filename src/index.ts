@@ -1,6 +1,6 @@
 /**
  * `procstate`: explicit, persisted, corruption-proof process status for long-running work.
- * @packageDocumentation
+ * @module procstate
  */
 export { createProcRuntime } from './runtime.js';
 export type {

@@ -22,7 +22,10 @@ import { RecordCause, type TransitionRecord } from '../persistence/records.js';
 /** What XState's `inspect` option accepts: an observer or a plain callback. */
 export type InspectionObserver = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 
-/** The inspector session of a proc: stable across runs, so replays line up with live sessions. */
+/**
+ * `<kind>/<id>`: the session id of a proc's replay, and the name of its live mirror actors (whose
+ * session ids XState assigns), so both show under one name in the inspector.
+ */
 export function sessionIdOf(kind: string, id: string): string {
   return `${kind}/${id}`;
 }

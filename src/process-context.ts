@@ -23,8 +23,11 @@ export interface ChildCounts {
 
 /** A child to start with {@link ProcessContext.startChildren}. */
 export interface ChildStart {
+  /** The child's id. */
   readonly id: string;
+  /** The process to call on it. */
   readonly process: string;
+  /** The call's arguments. */
   readonly args?: JsonValue | undefined;
   /** User fields for a child that does not exist yet. */
   readonly fields?: Readonly<Record<string, unknown>> | undefined;

@@ -59,20 +59,29 @@ import type { JobDelivery, ProcJob, Scheduler } from './scheduler.js';
 
 /** Where the runtime reports trouble it cannot throw to a caller (background work). */
 export interface RuntimeLogger {
+  /** Something went wrong that procstate handled, e.g. a fenced run whose results were dropped. */
   warn(message: string, details?: Record<string, unknown>): void;
+  /** Background work failed, e.g. a job handler, a heartbeat or a document copy. */
   error(message: string, details?: Record<string, unknown>): void;
 }
 
 /** A recorded transition, as subscribers see it (after it was committed). */
 export interface TransitionNotice {
+  /** The proc's kind. */
   readonly kind: string;
+  /** The proc's id. */
   readonly id: string;
+  /** The sequence number of the transition's ledger record. */
   readonly seq: number;
+  /** The status before; null when the proc was created. */
   readonly from: ProcessStatus | null;
   /** Null when the proc deleted its object. */
   readonly to: ProcessStatus | null;
+  /** The event type (`process.called`, `run.succeeded`, …), or `created` / `deleted`. */
   readonly cause: string;
+  /** When the transition happened. */
   readonly at: Date;
+  /** The runtime that recorded it (always this one: subscribers see only their runtime's transitions). */
   readonly worker: string;
   /** The proc after the transition; undefined once deleted. */
   readonly proc: ProcSnapshot | undefined;

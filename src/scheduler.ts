@@ -9,25 +9,37 @@
 
 /** Run the pending call `callId` of a proc. */
 export interface RunJob {
+  /** The job's sort. */
   readonly type: 'run';
+  /** The proc's kind. */
   readonly kind: string;
+  /** The proc's id. */
   readonly id: string;
+  /** The call to start; a job for a call that is no longer pending does nothing. */
   readonly callId: string;
 }
 
 /** Join a proc waiting for its children, if none is processing. */
 export interface JoinJob {
+  /** The job's sort. */
   readonly type: 'join';
+  /** The parent's kind. */
   readonly kind: string;
+  /** The parent's id. */
   readonly id: string;
 }
 
 /** A run's soft or hard time limit passed. */
 export interface TimeoutJob {
+  /** The job's sort. */
   readonly type: 'timeout';
+  /** The proc's kind. */
   readonly kind: string;
+  /** The proc's id. */
   readonly id: string;
+  /** The run the limit applies to; a timeout for a run that ended does nothing. */
   readonly runId: string;
+  /** Which limit passed. */
   readonly limit: 'soft' | 'hard';
 }
 

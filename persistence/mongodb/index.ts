@@ -1,6 +1,6 @@
 /**
  * `procstate/persistence/mongodb`: the store on MongoDB (and FerretDB). Needs the `mongodb` peer.
- * @packageDocumentation
+ * @module procstate/persistence/mongodb
  */
 export { MongoProcStore, DEFAULT_LEDGER_SUFFIX, DEFAULT_LEASE_COLLECTION } from './mongo-proc-store.js';
 export type { MongoProcStoreOptions, MongoKindCollections } from './mongo-proc-store.js';

@@ -1,7 +1,7 @@
 /**
  * `procstate/agenda`: run procstate's jobs on Agenda 6 with its MongoDB backend. Needs the
  * `agenda`, `@agendajs/mongo-backend` and `mongodb` peers (`ioredis` for Redis notifications).
- * @packageDocumentation
+ * @module procstate/agenda
  */
 export { AgendaScheduler, AGENDA_JOB_NAME, DEFAULT_AGENDA_COLLECTION } from './agenda-scheduler.js';
 export type { AgendaSchedulerOptions } from './agenda-scheduler.js';

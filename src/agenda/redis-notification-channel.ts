@@ -46,6 +46,7 @@ export class RedisNotificationChannel extends BaseNotificationChannel {
     this.#channel = options.channel ?? 'procstate:agenda';
   }
 
+  /** Subscribes to the channel on a duplicate of the client; Agenda calls it when it starts. */
   async connect(): Promise<void> {
     this.setState('connecting');
     const subscriber = this.#client.duplicate();
@@ -60,6 +61,7 @@ export class RedisNotificationChannel extends BaseNotificationChannel {
     this.setState('connected');
   }
 
+  /** Unsubscribes and closes the duplicate; the client given to the constructor stays open. */
   async disconnect(): Promise<void> {
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
@@ -70,6 +72,7 @@ export class RedisNotificationChannel extends BaseNotificationChannel {
     this.setState('disconnected');
   }
 
+  /** Tells every subscribed process that a job was saved. */
   async publish(notification: JobNotification): Promise<void> {
     const wire: WireNotification = {
       jobId: String(notification.jobId),
