@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` and `property` need nothing; `integration` needs a MongoDB-protocol
-// server (MONGODB_URI; `npm test` starts FerretDB when it is unset) and runs its files one at a
-// time, after the others, so that two cores are not shared by racing database tests.
+// Four projects: `unit` and `property` need nothing; `integration` and `chaos` need a MongoDB-protocol
+// server (MONGODB_URI; `npm test` starts FerretDB when it is unset) and run their files one at a
+// time, after the others, so that two cores are not shared by racing database tests. The chaos
+// suite runs reduced in `npm test` and full with `npm run test:chaos` (CHAOS_SCALE=full).
 export default defineConfig({
   test: {
     projects: [
@@ -30,6 +31,17 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/helpers/global-setup.ts'],
+          sequence: { groupOrder: 2 },
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -6,6 +6,7 @@ import { MongoProcStore } from '../../persistence/mongodb/index.js';
 import { migrateLegacy, restoreLegacy, type LegacyDocument, type MigrationReport } from '../../persistence/migrations/index.js';
 import { createProcRuntime, defineKind } from '../../src/index.js';
 import { bulkCorpus, legacyCorpus, orphanEntry, type CorpusCase } from '../fixtures/legacy-corpus.js';
+import { dumpCollections } from '../helpers/dump.js';
 import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
@@ -24,16 +25,7 @@ async function seeded(cases: readonly CorpusCase[], extraEntries: Document[] = [
 }
 
 /** Every document of the four collections, without the fields that differ between runs. */
-async function dump(db: Db): Promise<Record<string, Document[]>> {
-  const result: Record<string, Document[]> = {};
-  for (const name of COLLECTIONS) {
-    const documents = await db.collection(name).find({}).toArray();
-    result[name] = documents
-      .map(({ at: _at, write_id: _writeId, worker: _worker, ...rest }) => rest)
-      .sort((a, b) => (String(a['_id']) < String(b['_id']) ? -1 : 1));
-  }
-  return result;
-}
+const dump = (db: Db) => dumpCollections(db, COLLECTIONS);
 
 const quiet = { warn: () => undefined, error: () => undefined };
 

@@ -2,7 +2,6 @@
  * Three `procstate worker` processes on one database, an upload of 500 entries, and one worker
  * killed with SIGKILL while it runs entries. Nothing may be lost, run twice, or left waiting.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MongoProcStore } from '../../persistence/mongodb/index.js';
@@ -10,57 +9,24 @@ import { ProcLedger } from '../../persistence/index.js';
 import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
 import { createProcRuntime } from '../../src/index.js';
 import { kinds } from '../fixtures/fleet-kinds.js';
-import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
+import { alive, startWorker as startFleetWorker, until as untilWith, type FleetWorker } from '../helpers/fleet.js';
+import { useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
-const ROOT = new URL('../..', import.meta.url).pathname;
 const ENTRIES = 500;
 
-interface Worker {
-  readonly name: string;
-  readonly process: ChildProcess;
-  log: string;
-  readonly exited: Promise<number | null>;
-}
-
-const workers: Worker[] = [];
+const workers: FleetWorker[] = [];
 afterAll(() => {
   for (const worker of workers) worker.process.kill('SIGKILL');
 });
 
-function startWorker(name: string): Worker {
-  const child = spawn(
-    process.execPath,
-    [
-      // The loader in the worker's own process (tsx's CLI would run it in a child that SIGKILL does not reach).
-      '--import', 'tsx', 'src/cli/main.ts', 'worker',
-      '--uri', mongoUri(), '--db', database.name, '--module', 'test/fixtures/fleet-kinds.ts',
-      '--redis', 'redis://127.0.0.1:6379', '--name', name, '--concurrency', '4',
-      '--lease-ms', '2000', '--lease-grace-ms', '500', '--lock-lifetime-ms', '5000',
-      '--poll-ms', '1000', '--sweep-interval-ms', '1000', '--drain-timeout-ms', '10000',
-    ],
-    { cwd: ROOT, env: { ...process.env, FLEET_MONGODB_URI: mongoUri(), FLEET_DATABASE: database.name }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const worker: Worker = {
-    name,
-    process: child,
-    log: '',
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-  };
-  child.stderr?.on('data', (chunk: Buffer) => {
-    worker.log += chunk.toString();
-  });
+function startWorker(name: string): FleetWorker {
+  const worker = startFleetWorker(name, { database: database.name });
   workers.push(worker);
   return worker;
 }
 
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${workers.map((w) => `--- ${w.name}\n${w.log.slice(-2000)}`).join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (what: string, condition: () => Promise<boolean> | boolean, timeoutMs: number) => untilWith(what, condition, timeoutMs, workers);
 
 describe('a fleet of worker processes', () => {
   it('survives SIGKILL of one worker mid-run: every entry completes, the upload joins once, no function runs twice per start', async () => {
@@ -84,7 +50,7 @@ describe('a fleet of worker processes', () => {
 
       // Kill a worker while it is running entries.
       const entries = database.db.collection('entries');
-      let victim: Worker | undefined;
+      let victim: FleetWorker | undefined;
       await until('a worker running entries', async () => {
         for (const worker of fleet) {
           if ((await entries.countDocuments({ process_status: 'RUNNING', worker_hostname: worker.name })) >= 2) {
@@ -130,7 +96,7 @@ describe('a fleet of worker processes', () => {
     }
 
     // The survivors drain and exit cleanly on SIGTERM.
-    for (const worker of fleet.filter((candidate) => candidate.process.exitCode === null && candidate.process.signalCode === null)) {
+    for (const worker of fleet.filter(alive)) {
       worker.process.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
       expect(worker.log).toContain('stopped');

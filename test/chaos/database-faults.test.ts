@@ -1,0 +1,98 @@
+/**
+ * Database faults: while worker processes process an upload, the MongoDB-protocol server
+ * (FerretDB) is stopped and started again, and later PostgreSQL under it is restarted. Workers
+ * must reconnect on their own; nothing may stay stuck and nothing may be lost.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MongoProcStore } from '../../persistence/mongodb/index.js';
+import { ProcLedger } from '../../persistence/index.js';
+import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
+import { createProcRuntime, replayLedger, type ProcSnapshot } from '../../src/index.js';
+import { kinds } from '../fixtures/fleet-kinds.js';
+import { startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
+import { record, scale } from './scale.js';
+
+const database = useTestDatabase();
+const ROOT = new URL('../..', import.meta.url).pathname;
+const ENTRIES = scale(150, 600);
+const workers: FleetWorker[] = [];
+afterAll(() => {
+  for (const worker of workers) worker.process.kill('SIGKILL');
+});
+
+/** The faults need the project's own FerretDB: a server given by MONGODB_URI is not ours to stop. */
+function ownServer(): boolean {
+  const ours = execFileSync(`${ROOT}scripts/db.sh`, ['uri'], { encoding: 'utf8' }).trim();
+  return new URL(mongoUri()).host === new URL(ours).host;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('database faults', () => {
+  it.skipIf(!ownServer())(`FerretDB stopped and PostgreSQL restarted while ${ENTRIES} entries are processed: workers reconnect, nothing stuck, nothing lost`, async () => {
+    for (const name of ['d1', 'd2']) workers.push(startWorker(name, { database: database.name, concurrency: 4 }));
+    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const store = new MongoProcStore({ db: database.db, kinds: { upload: 'uploads', entry: { documents: database.db.collection('entries'), parentKey: 'upload_id' } } });
+    const producer = createProcRuntime({
+      kinds,
+      store,
+      scheduler: new AgendaScheduler({ db: database.db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
+      sweepIntervalMs: 0,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+    await producer.start();
+    const faults: string[] = [];
+    const readUpload = async (): Promise<ProcSnapshot | undefined> => producer.get('upload', 'outage').catch(() => undefined);
+    try {
+      await producer.create('upload', 'outage');
+      await producer.call('upload', 'outage', 'process_upload', { entries: ENTRIES });
+      await until('the upload to wait for its entries', async () => (await readUpload())?.process_status === 'WAITING_FOR_RESULT', 600_000, workers);
+      await until('some entries to complete', async () => ((await producer.childCounts('upload', 'outage').catch(() => undefined))?.processed ?? 0) >= ENTRIES / 5, 600_000, workers);
+
+      execFileSync(`${ROOT}scripts/db.sh`, ['stop']);
+      faults.push('FerretDB stopped for 3 s');
+      await pause(3_000);
+      execFileSync(`${ROOT}scripts/db.sh`, ['start']);
+      await until('entries to complete after FerretDB came back', async () => ((await producer.childCounts('upload', 'outage').catch(() => undefined))?.processed ?? 0) >= (ENTRIES * 2) / 5, 600_000, workers);
+
+      const version = readdirSync('/etc/postgresql')[0] as string;
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
+      faults.push('PostgreSQL restarted');
+
+      await until('the upload to complete', async () => {
+        const upload = await readUpload();
+        return upload !== undefined && !upload.process_running;
+      }, 900_000, workers);
+      const upload = (await readUpload()) as ProcSnapshot;
+      expect(upload.process_status).toBe('SUCCESS');
+      const counts = await producer.childCounts('upload', 'outage');
+      expect(counts).toMatchObject({ total: ENTRIES, processed: ENTRIES, processing: 0 });
+
+      const ledger = new ProcLedger(store);
+      const uploadHistory = await ledger.history({ kind: 'upload', id: 'outage' });
+      expect(uploadHistory.filter((entry) => entry.cause === 'join.started')).toHaveLength(1);
+      const duplicates = await database.db.collection('invocations').aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
+      expect(duplicates).toEqual([]);
+      let failed = 0;
+      for (let index = 0; index < ENTRIES; index += 1) {
+        const id = `outage-e${String(index).padStart(4, '0')}`;
+        const history = await ledger.history({ kind: 'entry', id });
+        expect(history.map((entry) => entry.seq)).toEqual(history.map((_, position) => position + 1));
+        expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
+        const document = await database.db.collection('entries').findOne({ _id: id as never });
+        expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
+        if (history.at(-1)?.to === 'FAILURE') failed += 1;
+      }
+      record('database-faults', { entries: ENTRIES, faults, entriesFailed: failed, uploadJoins: 1, duplicateRuns: 0, stuck: 0, documentsBehindTheirLedger: 0 });
+    } finally {
+      await producer.close({ drainTimeoutMs: 1_000 });
+      redis.disconnect();
+      for (const worker of workers) worker.process.kill('SIGTERM');
+    }
+  }, 1_800_000);
+});

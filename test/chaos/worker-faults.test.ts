@@ -1,0 +1,99 @@
+/**
+ * Worker faults: while an upload's entries are processed by worker processes, a random worker is
+ * killed with SIGKILL again and again and a fresh one takes its place. Every proc must end
+ * completed, the upload must join exactly once, and no function may run twice for one start.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MongoProcStore } from '../../persistence/mongodb/index.js';
+import { ProcLedger } from '../../persistence/index.js';
+import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
+import { createProcRuntime, replayLedger } from '../../src/index.js';
+import { kinds } from '../fixtures/fleet-kinds.js';
+import { alive, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import { useTestDatabase } from '../helpers/mongo.js';
+import { record, scale } from './scale.js';
+
+const database = useTestDatabase();
+const ENTRIES = scale(200, 1_000);
+const workers: FleetWorker[] = [];
+afterAll(() => {
+  for (const worker of workers) worker.process.kill('SIGKILL');
+});
+
+describe('worker faults', () => {
+  it(`workers killed at random while an upload of ${ENTRIES} entries is processed: everything completes, the upload joins once`, async () => {
+    let counter = 0;
+    const launch = () => {
+      counter += 1;
+      const worker = startWorker(`w${counter}`, { database: database.name, concurrency: 4 });
+      workers.push(worker);
+      return worker;
+    };
+    for (let index = 0; index < 3; index += 1) launch();
+    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);
+
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const store = new MongoProcStore({ db: database.db, kinds: { upload: 'uploads', entry: { documents: database.db.collection('entries'), parentKey: 'upload_id' } } });
+    const producer = createProcRuntime({
+      kinds,
+      store,
+      scheduler: new AgendaScheduler({ db: database.db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
+      sweepIntervalMs: 0,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+    await producer.start();
+    let kills = 0;
+    let stop = false;
+    let killer: Promise<void> = Promise.resolve();
+    // Kills start once the upload waits for its entries: a kill while it is still spawning fails
+    // the upload itself (worker lost), which is right but leaves nothing to join.
+    const startKilling = () => (async () => {
+      while (!stop) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000 + Math.random() * 1_500));
+        if (stop) break;
+        const living = workers.filter(alive);
+        const victim = living[Math.floor(Math.random() * living.length)];
+        if (victim === undefined) continue;
+        victim.process.kill('SIGKILL');
+        kills += 1;
+        launch();
+      }
+    })();
+    try {
+      await producer.create('upload', 'storm');
+      await producer.call('upload', 'storm', 'process_upload', { entries: ENTRIES });
+      await producer.waitFor('upload', 'storm', (proc) => proc.process_status === 'WAITING_FOR_RESULT', { timeoutMs: 600_000, pollMs: 200 });
+      killer = startKilling();
+      const upload = await producer.waitForCompletion('upload', 'storm', { timeoutMs: 1_200_000, pollMs: 1_000 });
+      stop = true;
+      await killer;
+      expect(upload.process_status).toBe('SUCCESS');
+      const counts = await producer.childCounts('upload', 'storm');
+      expect(counts).toMatchObject({ total: ENTRIES, processed: ENTRIES, processing: 0 });
+      expect(kills).toBeGreaterThanOrEqual(2);
+
+      const ledger = new ProcLedger(store);
+      const uploadHistory = await ledger.history({ kind: 'upload', id: 'storm' });
+      expect(uploadHistory.filter((entry) => entry.cause === 'join.started')).toHaveLength(1);
+      const invocations = database.db.collection('invocations');
+      const duplicates = await invocations.aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
+      expect(duplicates).toEqual([]);
+      let lost = 0;
+      let transitions = uploadHistory.length;
+      for (let index = 0; index < ENTRIES; index += 1) {
+        const id = `storm-e${String(index).padStart(4, '0')}`;
+        const history = await ledger.history({ kind: 'entry', id });
+        transitions += history.length;
+        expect(history.map((entry) => entry.seq)).toEqual(history.map((_, position) => position + 1));
+        expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
+        if (history.some((entry) => entry.cause === 'worker.lost')) lost += 1;
+      }
+      record('worker-faults', { entries: ENTRIES, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
+    } finally {
+      stop = true;
+      await producer.close({ drainTimeoutMs: 1_000 });
+      redis.disconnect();
+    }
+  }, 1_500_000);
+});
