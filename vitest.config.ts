@@ -18,6 +18,7 @@ export default defineConfig({
         test: {
           name: 'property',
           include: ['test/property/**/*.test.ts'],
+          setupFiles: ['test/helpers/fast-check-seed.ts'],
           sequence: { groupOrder: 0 },
           testTimeout: 120_000,
         },
@@ -37,6 +38,7 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
+          setupFiles: ['test/helpers/fast-check-seed.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           sequence: { groupOrder: 2 },
           fileParallelism: false,
