@@ -1,10 +1,9 @@
 /**
  * `procstate migrate`: the datafix for documents of NOMAD's tasks model.
  */
-import { MongoClient } from 'mongodb';
 import { exitCodeOf, migrateLegacy, type MigrationReport, type UnitProblem } from '../../persistence/migrations/migrate-legacy.js';
-import { PersistenceError } from '../errors.js';
-import { formatTable, redactText, redactUri } from './format.js';
+import { connectClient } from './connect.js';
+import { formatTable } from './format.js';
 
 /** Options of the migrate command. */
 export interface MigrateCommandOptions {
@@ -65,12 +64,7 @@ export function formatMigrationReport(report: MigrationReport): string {
 
 /** Runs the datafix; resolves with the exit code (0 all migrated, 2 attention needed, 1 errors). */
 export async function runMigrate(options: MigrateCommandOptions): Promise<number> {
-  const client = new MongoClient(options.uri, { serverSelectionTimeoutMS: 10_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new PersistenceError(`cannot connect to ${redactUri(options.uri)}: ${redactText(error instanceof Error ? error.message : String(error))}`, { cause: error });
-  }
+  const client = await connectClient(options.uri);
   const showProgress = process.stderr.isTTY === true;
   try {
     const report = await migrateLegacy({

@@ -5,14 +5,15 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
 import { AgendaScheduler } from '../agenda/agenda-scheduler.js';
 import { RedisNotificationChannel } from '../agenda/redis-notification-channel.js';
 import type { KindDefinition } from '../define-kind.js';
-import { InvalidArgumentError, PersistenceError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { createProcRuntime, type ProcRuntime, type RuntimeLogger } from '../runtime.js';
-import { redactText, redactUri } from './format.js';
+import { connectClient, databaseFromUri } from './connect.js';
+import { redactText } from './format.js';
 
 /**
  * What a module given to `procstate worker --module` exports.
@@ -69,23 +70,9 @@ export interface OpenMongoRuntime {
   close(drainTimeoutMs: number): Promise<void>;
 }
 
-function databaseFromUri(uri: string): string | undefined {
-  try {
-    const path = new URL(uri).pathname.replace(/^\//, '');
-    return path === '' ? undefined : decodeURIComponent(path);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Connects and builds a runtime on MongoDB and Agenda. @throws PersistenceError when the server does not answer */
 export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<OpenMongoRuntime> {
-  const client = new MongoClient(options.uri, { serverSelectionTimeoutMS: 10_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new PersistenceError(`cannot connect to ${redactUri(options.uri)}: ${redactText(error instanceof Error ? error.message : String(error))}`, { cause: error });
-  }
+  const client = await connectClient(options.uri);
   let redis: Redis | undefined;
   try {
     const databaseName = options.database ?? databaseFromUri(options.uri) ?? options.module.database ?? 'procstate';

@@ -1,15 +1,16 @@
 /**
  * The CLI's read-only views of stored procs: `history`, `inspect` and `status`.
  */
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
 import { ProcLedger } from '../../persistence/proc-ledger.js';
 import { PROCESS_STATUSES, STATUSES_PROCESSING, type ProcessStatus } from '../../machines/process-status.js';
 import type { KindDefinition } from '../define-kind.js';
-import { PersistenceError, ProcNotFoundError } from '../errors.js';
+import { ProcNotFoundError } from '../errors.js';
 import { replayLedger, sessionIdOf, type ReplayRecord } from '../inspection.js';
 import { toProcSnapshot } from '../proc-snapshot.js';
-import { formatDuration, formatTable, redactText, redactUri } from './format.js';
+import { connectClient, databaseFromUri } from './connect.js';
+import { formatDuration, formatTable } from './format.js';
 import { loadModule } from './mongo-runtime.js';
 
 /** Where the stored procs are. */
@@ -32,14 +33,8 @@ interface OpenStore {
 
 async function openStore(location: StoreLocation, kind: string): Promise<OpenStore> {
   const module = location.modulePath === undefined ? undefined : await loadModule(location.modulePath);
-  const client = new MongoClient(location.uri, { serverSelectionTimeoutMS: 10_000 });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new PersistenceError(`cannot connect to ${redactUri(location.uri)}: ${redactText(error instanceof Error ? error.message : String(error))}`, { cause: error });
-  }
-  const path = new URL(location.uri.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.replace(/^\//, '');
-  const db = client.db(location.database ?? (path === '' ? undefined : decodeURIComponent(path)) ?? module?.database ?? 'procstate');
+  const client = await connectClient(location.uri);
+  const db = client.db(location.database ?? databaseFromUri(location.uri) ?? module?.database ?? 'procstate');
   const kinds = module?.kinds ?? [];
   const children = kinds.filter((candidate) => candidate.parent?.kind === kind);
   const collectionOf = (name: string) => module?.collections?.[name] ?? (name === kind ? (location.collection ?? name) : name);

@@ -20,7 +20,7 @@ import {
   ProcAlreadyExistsError,
   TransitionConflictError,
 } from '../../src/index.js';
-import { AT, callOf, events } from '../helpers/builders.js';
+import { AT, events } from '../helpers/builders.js';
 
 /** What an adapter gives the contract. */
 export interface ProcStoreContractOptions {

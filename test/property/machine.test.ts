@@ -17,7 +17,6 @@ import { AT, callOf } from '../helpers/builders.js';
 
 /** Random events whose ids sometimes match the current call/run and sometimes do not. */
 function eventArbitrary(): fc.Arbitrary<(state: ProcMachineState) => ProcEvent> {
-  const id = (current: string | undefined) => fc.constantFrom(current ?? 'none', 'stale');
   return fc.oneof(
     fc.record({ n: fc.nat(), blocking: fc.boolean(), clear: fc.boolean() }).map(({ n, blocking, clear }) => () => ({
       type: 'process.called' as const,
