@@ -5,14 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MongoProcStore } from '../../persistence/mongodb/index.js';
 import { ProcLedger } from '../../persistence/index.js';
-import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
-import { createProcRuntime, replayLedger, type ProcSnapshot } from '../../src/index.js';
-import { kinds } from '../fixtures/fleet-kinds.js';
-import { startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import { replayLedger, type ProcSnapshot } from '../../src/index.js';
+import { startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
 import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
 import { record, scale } from './scale.js';
 
@@ -35,17 +31,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('database faults', () => {
   it.skipIf(!ownServer())(`FerretDB stopped and PostgreSQL restarted while ${ENTRIES} entries are processed: workers reconnect, nothing stuck, nothing lost`, async () => {
     for (const name of ['d1', 'd2']) workers.push(startWorker(name, { database: database.name, concurrency: 4 }));
-    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const store = new MongoProcStore({ db: database.db, kinds: { upload: 'uploads', entry: { documents: database.db.collection('entries'), parentKey: 'upload_id' } } });
-    const producer = createProcRuntime({
-      kinds,
-      store,
-      scheduler: new AgendaScheduler({ db: database.db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
-      sweepIntervalMs: 0,
-      logger: { warn: () => undefined, error: () => undefined },
-    });
-    await producer.start();
+    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
     const faults: string[] = [];
     const readUpload = async (): Promise<ProcSnapshot | undefined> => producer.get('upload', 'outage').catch(() => undefined);
     try {
@@ -90,8 +76,7 @@ describe('database faults', () => {
       }
       record('database-faults', { entries: ENTRIES, faults, entriesFailed: failed, uploadJoins: 1, duplicateRuns: 0, stuck: 0, documentsBehindTheirLedger: 0 });
     } finally {
-      await producer.close({ drainTimeoutMs: 1_000 });
-      redis.disconnect();
+      await closeProducer();
       for (const worker of workers) worker.process.kill('SIGTERM');
     }
   }, 1_800_000);

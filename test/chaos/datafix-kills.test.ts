@@ -17,11 +17,9 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const PARENTS = scale(120, 600);
 const KILLS = scale(3, 6);
 const COLLECTIONS = ['upload', 'entry', 'upload_transitions', 'entry_transitions'];
-let fresh = 0;
 
 async function load() {
-  fresh += 1;
-  const db = database.client.db(`${database.name}_${fresh}`);
+  const db = database.another();
   const corpus = bulkCorpus(PARENTS, 20, 'chaos');
   // The table's every case rides along, so that skipped and untouched units are killed too.
   const cases = legacyCorpus('edge');

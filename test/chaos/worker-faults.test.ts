@@ -3,14 +3,10 @@
  * killed with SIGKILL again and again and a fresh one takes its place. Every proc must end
  * completed, the upload must join exactly once, and no function may run twice for one start.
  */
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MongoProcStore } from '../../persistence/mongodb/index.js';
 import { ProcLedger } from '../../persistence/index.js';
-import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
-import { createProcRuntime, replayLedger } from '../../src/index.js';
-import { kinds } from '../fixtures/fleet-kinds.js';
-import { alive, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import { replayLedger } from '../../src/index.js';
+import { alive, startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 import { record, scale } from './scale.js';
 
@@ -31,18 +27,7 @@ describe('worker faults', () => {
       return worker;
     };
     for (let index = 0; index < 3; index += 1) launch();
-    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);
-
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const store = new MongoProcStore({ db: database.db, kinds: { upload: 'uploads', entry: { documents: database.db.collection('entries'), parentKey: 'upload_id' } } });
-    const producer = createProcRuntime({
-      kinds,
-      store,
-      scheduler: new AgendaScheduler({ db: database.db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
-      sweepIntervalMs: 0,
-      logger: { warn: () => undefined, error: () => undefined },
-    });
-    await producer.start();
+    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
     let kills = 0;
     let stop = false;
     let killer: Promise<void> = Promise.resolve();
@@ -92,8 +77,7 @@ describe('worker faults', () => {
       record('worker-faults', { entries: ENTRIES, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
     } finally {
       stop = true;
-      await producer.close({ drainTimeoutMs: 1_000 });
-      redis.disconnect();
+      await closeProducer();
     }
   }, 1_500_000);
 });

@@ -3,6 +3,12 @@
  * TypeScript loader in that process, so SIGKILL reaches the worker itself), with its log kept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import type { Db } from 'mongodb';
+import { MongoProcStore } from '../../persistence/mongodb/index.js';
+import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
+import { createProcRuntime, type ProcRuntime } from '../../src/index.js';
+import { kinds } from '../fixtures/fleet-kinds.js';
 import { mongoUri } from './mongo.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -63,4 +69,37 @@ export async function until(what: string, condition: () => Promise<boolean> | bo
 /** Is the worker's process still alive? */
 export function alive(worker: FleetWorker): boolean {
   return worker.process.exitCode === null && worker.process.signalCode === null;
+}
+
+/** The test's own runtime next to the fleet: it creates and calls procs, and never runs a job. */
+export interface FleetProducer {
+  readonly runtime: ProcRuntime;
+  readonly store: MongoProcStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a runtime on the fleet fixture's collections that saves jobs for the workers and
+ * announces them on Redis (Agenda with `work: false`); its sweep is off, so only the workers
+ * recover procs.
+ */
+export async function startProducer(db: Db): Promise<FleetProducer> {
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const store = new MongoProcStore({ db, kinds: { upload: 'uploads', entry: { documents: db.collection('entries'), parentKey: 'upload_id' } } });
+  const runtime = createProcRuntime({
+    kinds,
+    store,
+    scheduler: new AgendaScheduler({ db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
+    sweepIntervalMs: 0,
+    logger: { warn: () => undefined, error: () => undefined },
+  });
+  await runtime.start();
+  return {
+    runtime,
+    store,
+    async close() {
+      await runtime.close({ drainTimeoutMs: 1_000 });
+      redis.disconnect();
+    },
+  };
 }

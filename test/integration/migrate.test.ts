@@ -12,12 +12,10 @@ import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
 const database = useTestDatabase();
 const ROOT = new URL('../..', import.meta.url).pathname;
 const COLLECTIONS = ['upload', 'entry', 'upload_transitions', 'entry_transitions'] as const;
-let fresh = 0;
 
 /** A database of its own, filled with a corpus in NOMAD's collections `upload` and `entry`. */
 async function seeded(cases: readonly CorpusCase[], extraEntries: Document[] = []): Promise<Db> {
-  fresh += 1;
-  const db = database.client.db(`${database.name}_${fresh}`);
+  const db = database.another();
   await db.collection('upload').insertMany(cases.map((corpusCase) => corpusCase.upload) as Document[]);
   const entries = [...cases.flatMap((corpusCase) => corpusCase.entries), ...extraEntries];
   if (entries.length > 0) await db.collection('entry').insertMany(entries as Document[]);
@@ -178,8 +176,7 @@ describe('the datafix on a real server', () => {
   it('killed with SIGKILL mid-run and run again, ends exactly as an uninterrupted run', async () => {
     const corpus = bulkCorpus(150, 20, 'kill');
     const load = async () => {
-      fresh += 1;
-      const db = database.client.db(`${database.name}_${fresh}`);
+      const db = database.another();
       await db.collection('upload').insertMany(corpus.uploads as Document[]);
       for (let index = 0; index < corpus.entries.length; index += 1000) {
         await db.collection('entry').insertMany(corpus.entries.slice(index, index + 1000) as Document[]);

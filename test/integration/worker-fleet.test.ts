@@ -2,14 +2,9 @@
  * Three `procstate worker` processes on one database, an upload of 500 entries, and one worker
  * killed with SIGKILL while it runs entries. Nothing may be lost, run twice, or left waiting.
  */
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MongoProcStore } from '../../persistence/mongodb/index.js';
 import { ProcLedger } from '../../persistence/index.js';
-import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
-import { createProcRuntime } from '../../src/index.js';
-import { kinds } from '../fixtures/fleet-kinds.js';
-import { alive, startWorker as startFleetWorker, until as untilWith, type FleetWorker } from '../helpers/fleet.js';
+import { alive, startProducer, startWorker as startFleetWorker, until as untilWith, type FleetWorker } from '../helpers/fleet.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
@@ -33,16 +28,7 @@ describe('a fleet of worker processes', () => {
     const fleet = ['w1', 'w2', 'w3'].map(startWorker);
     await until('workers to start', () => fleet.every((worker) => worker.log.includes('handling upload, entry')), 60_000);
 
-    const store = new MongoProcStore({ db: database.db, kinds: { upload: 'uploads', entry: { documents: database.db.collection('entries'), parentKey: 'upload_id' } } });
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const producer = createProcRuntime({
-      kinds,
-      store,
-      scheduler: new AgendaScheduler({ db: database.db, work: false, notificationChannel: new RedisNotificationChannel({ client: redis }) }),
-      sweepIntervalMs: 0,
-      logger: { warn: () => undefined, error: () => undefined },
-    });
-    await producer.start();
+    const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
     try {
       await producer.create('upload', 'big');
       await producer.call('upload', 'big', 'process_upload', { entries: ENTRIES });
@@ -91,8 +77,7 @@ describe('a fleet of worker processes', () => {
       }
       expect(await invocations.countDocuments({ kind: 'join' })).toBe(1);
     } finally {
-      await producer.close({ drainTimeoutMs: 1_000 });
-      redis.disconnect();
+      await closeProducer();
     }
 
     // The survivors drain and exit cleanly on SIGTERM.
