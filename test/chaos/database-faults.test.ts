@@ -65,6 +65,7 @@ describe('database faults', () => {
       const duplicates = await database.db.collection('invocations').aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
       expect(duplicates).toEqual([]);
       let failed = 0;
+      const failures: Record<string, number> = {};
       for (let index = 0; index < ENTRIES; index += 1) {
         const id = `outage-e${String(index).padStart(4, '0')}`;
         const history = await ledger.history({ kind: 'entry', id });
@@ -72,9 +73,16 @@ describe('database faults', () => {
         expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
         const document = await database.db.collection('entries').findOne({ _id: id as never });
         expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
-        if (history.at(-1)?.to === 'FAILURE') failed += 1;
+        const last = history.at(-1);
+        if (last?.to === 'FAILURE') {
+          failed += 1;
+          // Why it failed, as the operator sees it: the cause and the last error, without ids.
+          const errors = (document?.['errors'] ?? []) as string[];
+          const reason = `${last.cause}: ${(errors.at(-1) ?? '(no error)').replace(/[0-9a-f]{8,}|\d+/g, 'N').slice(0, 120)}`;
+          failures[reason] = (failures[reason] ?? 0) + 1;
+        }
       }
-      record('database-faults', { entries: ENTRIES, faults, entriesFailed: failed, uploadJoins: 1, duplicateRuns: 0, stuck: 0, documentsBehindTheirLedger: 0 });
+      record('database-faults', { entries: ENTRIES, faults, entriesFailed: failed, failures, uploadJoins: 1, duplicateRuns: 0, stuck: 0, documentsBehindTheirLedger: 0 });
     } finally {
       await closeProducer();
       for (const worker of workers) worker.process.kill('SIGTERM');
