@@ -31,7 +31,8 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('database faults', () => {
   it.skipIf(!ownServer())(`FerretDB stopped and PostgreSQL restarted while ${ENTRIES} entries are processed: workers reconnect, nothing stuck, nothing lost`, async () => {
     for (const name of ['d1', 'd2']) workers.push(startWorker(name, { database: database.name, concurrency: 4 }));
-    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
+    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);
+    const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
     const faults: string[] = [];
     const readUpload = async (): Promise<ProcSnapshot | undefined> => producer.get('upload', 'outage').catch(() => undefined);
     try {

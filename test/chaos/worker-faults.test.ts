@@ -12,6 +12,9 @@ import { record, scale } from './scale.js';
 
 const database = useTestDatabase();
 const ENTRIES = scale(200, 1_000);
+// A lease must outlast the slowest renewal. At full size two cores run FerretDB, PostgreSQL, three
+// workers and a 1,000-child spawn, and a renewal then takes over the reduced run's 2 s.
+const LEASE_MS = scale(2_000, 10_000);
 const workers: FleetWorker[] = [];
 afterAll(() => {
   for (const worker of workers) worker.process.kill('SIGKILL');
@@ -22,12 +25,13 @@ describe('worker faults', () => {
     let counter = 0;
     const launch = () => {
       counter += 1;
-      const worker = startWorker(`w${counter}`, { database: database.name, concurrency: 4 });
+      const worker = startWorker(`w${counter}`, { database: database.name, concurrency: 4, leaseMs: LEASE_MS });
       workers.push(worker);
       return worker;
     };
     for (let index = 0; index < 3; index += 1) launch();
-    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
+    await until('workers to start', () => workers.every((worker) => worker.log.includes('handling upload, entry')), 60_000, workers);
+    const { runtime: producer, store, close: closeProducer } = await startProducer(database.db);
     let kills = 0;
     let stop = false;
     let killer: Promise<void> = Promise.resolve();
@@ -48,7 +52,13 @@ describe('worker faults', () => {
     try {
       await producer.create('upload', 'storm');
       await producer.call('upload', 'storm', 'process_upload', { entries: ENTRIES });
-      await producer.waitFor('upload', 'storm', (proc) => proc.process_status === 'WAITING_FOR_RESULT', { timeoutMs: 600_000, pollMs: 200 });
+      // Polled with the workers' logs at hand: a failure then shows why the upload did not get there.
+      await until('the upload to wait for its entries', async () => {
+        const upload = await producer.get('upload', 'storm');
+        if (upload.process_status === 'WAITING_FOR_RESULT') return true;
+        if (upload.process_running) return false;
+        throw new Error(`the upload ended ${upload.process_status} (${upload.last_status_message ?? ''}) before it waited\n${workers.map((worker) => `--- ${worker.name}\n${worker.log.slice(-3000)}`).join('\n')}`);
+      }, 1_200_000, workers);
       killer = startKilling();
       const upload = await producer.waitForCompletion('upload', 'storm', { timeoutMs: 1_200_000, pollMs: 1_000 });
       stop = true;
@@ -74,10 +84,10 @@ describe('worker faults', () => {
         expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
         if (history.some((entry) => entry.cause === 'worker.lost')) lost += 1;
       }
-      record('worker-faults', { entries: ENTRIES, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
+      record('worker-faults', { entries: ENTRIES, leaseMs: LEASE_MS, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
     } finally {
       stop = true;
       await closeProducer();
     }
-  }, 1_500_000);
+  }, 2_700_000);
 });
