@@ -102,6 +102,8 @@ describe('load', () => {
       runs += started.length;
       const document = await database.db.collection('procs').findOne({ _id: id as never });
       expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
+      // Every call was run or refused and every runtime drained: nothing may be left processing.
+      expect(['READY', 'SUCCESS', 'FAILURE']).toContain(document?.['process_status']);
     }
     expect([...starts.values()].every((count) => count === 1)).toBe(true);
     expect(starts.size).toBe(runs);

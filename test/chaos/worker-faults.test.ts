@@ -15,6 +15,8 @@ const ENTRIES = scale(200, 1_000);
 // A lease must outlast the slowest renewal. At full size two cores run FerretDB, PostgreSQL, three
 // workers and a 1,000-child spawn, and a renewal then takes over the reduced run's 2 s.
 const LEASE_MS = scale(2_000, 10_000);
+// A fresh worker needs seconds to load; killing faster than that at full size stops all work.
+const KILL_EVERY_MS = scale(1_750, 7_500);
 const workers: FleetWorker[] = [];
 afterAll(() => {
   for (const worker of workers) worker.process.kill('SIGKILL');
@@ -39,7 +41,7 @@ describe('worker faults', () => {
     // the upload itself (worker lost), which is right but leaves nothing to join.
     const startKilling = () => (async () => {
       while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, 1_000 + Math.random() * 1_500));
+        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS * (0.5 + Math.random())));
         if (stop) break;
         const living = workers.filter(alive);
         const victim = living[Math.floor(Math.random() * living.length)];
@@ -82,9 +84,11 @@ describe('worker faults', () => {
         transitions += history.length;
         expect(history.map((entry) => entry.seq)).toEqual(history.map((_, position) => position + 1));
         expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
+        const document = await database.db.collection('entries').findOne({ _id: id as never });
+        expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
         if (history.some((entry) => entry.cause === 'worker.lost')) lost += 1;
       }
-      record('worker-faults', { entries: ENTRIES, leaseMs: LEASE_MS, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
+      record('worker-faults', { entries: ENTRIES, leaseMs: LEASE_MS, killEveryMs: KILL_EVERY_MS, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
     } finally {
       stop = true;
       await closeProducer();
