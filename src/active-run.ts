@@ -6,6 +6,8 @@
  * machine's guards decide whether the run still holds the proc (a queued call or a soft
  * timeout leaves it in place; a reset, a stop or a lost-worker failure does not). A heartbeat
  * renews the lease and looks for foreign records, so a fenced run learns it even while idle.
+ * The renewal does not queue behind the run's writes: a write slowed down by the database must
+ * not starve the lease that lets it land.
  */
 import { performance } from 'node:perf_hooks';
 import type { ProcRef } from '../machines/proc-context.js';
@@ -54,6 +56,7 @@ export class ActiveRun {
   #fenced: RunFencedError | undefined;
   #softTimedOut = false;
   #leaseWritten = false;
+  #renewal: Promise<void> | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #pendingWarnings: string[] = [];
@@ -109,6 +112,8 @@ export class ActiveRun {
   async end(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#chain.catch(() => undefined);
+    // A renewal still in flight would write the lease record again after it was removed.
+    await this.#renewal?.catch(() => undefined);
     if (this.#leaseWritten) await this.#host.store.deleteLease(this.ref, this.runId).catch(() => undefined);
   }
 
@@ -170,12 +175,27 @@ export class ActiveRun {
 
   /** Renews the lease, extends the scheduler's lock and looks for records written by others. */
   async heartbeat(): Promise<void> {
+    await this.#renew();
     await this.#serialize(async () => {
       if (this.#fenced !== undefined) return;
-      if (performance.now() > this.#deadline) {
-        this.fence('its lease expired before it was renewed');
-        return;
+      const foreign = await this.#host.store.readTransition(this.ref, this.#proc.seq + 1);
+      if (foreign !== undefined) {
+        const latest = await this.#host.load(this.ref);
+        if (latest === undefined) this.fence('the proc was deleted');
+        else this.#adopt(latest);
       }
+    });
+  }
+
+  /** One renewal at a time; a heartbeat that finds one in flight waits for it instead. */
+  #renew(): Promise<void> {
+    if (this.#renewal !== undefined) return this.#renewal;
+    if (this.#fenced !== undefined) return Promise.resolve();
+    if (performance.now() > this.#deadline) {
+      this.fence('its lease expired before it was renewed');
+      return Promise.resolve();
+    }
+    const renewal = (async () => {
       const now = this.#host.now();
       const started = performance.now();
       await this.#host.store.writeLease({
@@ -189,13 +209,11 @@ export class ActiveRun {
       this.#leaseWritten = true;
       this.#deadline = started + this.#leaseMs - this.#safetyMs;
       await this.#delivery?.touch?.();
-      const foreign = await this.#host.store.readTransition(this.ref, this.#proc.seq + 1);
-      if (foreign !== undefined) {
-        const latest = await this.#host.load(this.ref);
-        if (latest === undefined) this.fence('the proc was deleted');
-        else this.#adopt(latest);
-      }
+    })().finally(() => {
+      this.#renewal = undefined;
     });
+    this.#renewal = renewal;
+    return renewal;
   }
 
   #adopt(proc: StoredProc, own = false): void {

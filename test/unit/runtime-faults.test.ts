@@ -147,6 +147,41 @@ describe('stuck in PENDING (NOMAD §5, §9)', () => {
 });
 
 describe('leases and fencing', () => {
+  it('keeps renewing the lease while one of the run\'s own writes is held up in the database', async () => {
+    const store = new MemoryProcStore();
+    const insertTransition = store.insertTransition.bind(store);
+    const writeLease = store.writeLease.bind(store);
+    // The step's write is held until the lease has been renewed three times during it: a
+    // renewal queued behind that write would never come, and the run would be fenced.
+    let renewalsDuringWrite: number | undefined;
+    const renewedThrice = deferred();
+    store.writeLease = async (lease) => {
+      await writeLease(lease);
+      if (renewalsDuringWrite !== undefined && (renewalsDuringWrite += 1) === 3) renewedThrice.resolve();
+    };
+    store.insertTransition = async (record) => {
+      if (record.cause === 'run.progressed' && renewalsDuringWrite === undefined) {
+        renewalsDuringWrite = 0;
+        await renewedThrice.promise;
+      }
+      return insertTransition(record);
+    };
+    const kinds = [
+      defineKind({
+        name: 'job',
+        leaseMs: 90,
+        processes: { work: { run: async (ctx) => ctx.setStep('held up in the database') } },
+      }),
+    ];
+    const runtime = await start({ kinds, store, leaseGraceMs: 0 });
+    const id = unique('slow-write');
+    await runtime.create('job', id);
+    await runtime.call('job', id, 'work');
+    const done = await runtime.waitForCompletion('job', id, { timeoutMs: 4_000 });
+    expect(renewalsDuringWrite).toBe(3);
+    expect(done).toMatchObject({ process_status: 'SUCCESS', current_process_step: 'held up in the database' });
+  });
+
   it('fences a run whose lease could not be renewed; the sweep fails it and the parent joins', async () => {
     const store = new MemoryProcStore();
     const writeLease = store.writeLease.bind(store);
