@@ -6,9 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProcLedger } from '../../persistence/index.js';
-import { replayLedger, type ProcSnapshot } from '../../src/index.js';
-import { startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import type { ProcSnapshot } from '../../src/index.js';
+import { expectCleanFleetRun, startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
 import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
 import { record, scale } from './scale.js';
 
@@ -60,20 +59,10 @@ describe('database faults', () => {
       const counts = await producer.childCounts('upload', 'outage');
       expect(counts).toMatchObject({ total: ENTRIES, processed: ENTRIES, processing: 0 });
 
-      const ledger = new ProcLedger(store);
-      const uploadHistory = await ledger.history({ kind: 'upload', id: 'outage' });
-      expect(uploadHistory.filter((entry) => entry.cause === 'join.started')).toHaveLength(1);
-      const duplicates = await database.db.collection('invocations').aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
-      expect(duplicates).toEqual([]);
+      const { entries } = await expectCleanFleetRun(database.db, store, 'outage', ENTRIES);
       let failed = 0;
       const failures: Record<string, number> = {};
-      for (let index = 0; index < ENTRIES; index += 1) {
-        const id = `outage-e${String(index).padStart(4, '0')}`;
-        const history = await ledger.history({ kind: 'entry', id });
-        expect(history.map((entry) => entry.seq)).toEqual(history.map((_, position) => position + 1));
-        expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
-        const document = await database.db.collection('entries').findOne({ _id: id as never });
-        expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
+      for (const { history, document } of entries) {
         const last = history.at(-1);
         if (last?.to === 'FAILURE') {
           failed += 1;

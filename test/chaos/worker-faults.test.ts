@@ -4,9 +4,7 @@
  * completed, the upload must join exactly once, and no function may run twice for one start.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProcLedger } from '../../persistence/index.js';
-import { replayLedger } from '../../src/index.js';
-import { alive, startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import { alive, expectCleanFleetRun, startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 import { record, scale } from './scale.js';
 
@@ -70,24 +68,9 @@ describe('worker faults', () => {
       expect(counts).toMatchObject({ total: ENTRIES, processed: ENTRIES, processing: 0 });
       expect(kills).toBeGreaterThanOrEqual(2);
 
-      const ledger = new ProcLedger(store);
-      const uploadHistory = await ledger.history({ kind: 'upload', id: 'storm' });
-      expect(uploadHistory.filter((entry) => entry.cause === 'join.started')).toHaveLength(1);
-      const invocations = database.db.collection('invocations');
-      const duplicates = await invocations.aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
-      expect(duplicates).toEqual([]);
-      let lost = 0;
-      let transitions = uploadHistory.length;
-      for (let index = 0; index < ENTRIES; index += 1) {
-        const id = `storm-e${String(index).padStart(4, '0')}`;
-        const history = await ledger.history({ kind: 'entry', id });
-        transitions += history.length;
-        expect(history.map((entry) => entry.seq)).toEqual(history.map((_, position) => position + 1));
-        expect(replayLedger('entry', id, history).filter((entry) => entry.type === '@xstate.snapshot' && !entry.consistent)).toEqual([]);
-        const document = await database.db.collection('entries').findOne({ _id: id as never });
-        expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
-        if (history.some((entry) => entry.cause === 'worker.lost')) lost += 1;
-      }
+      const { uploadHistory, entries } = await expectCleanFleetRun(database.db, store, 'storm', ENTRIES);
+      const lost = entries.filter((entry) => entry.history.some((record) => record.cause === 'worker.lost')).length;
+      const transitions = uploadHistory.length + entries.reduce((sum, entry) => sum + entry.history.length, 0);
       record('worker-faults', { entries: ENTRIES, leaseMs: LEASE_MS, killEveryMs: KILL_EVERY_MS, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
     } finally {
       stop = true;

@@ -4,10 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import type { Db } from 'mongodb';
+import type { Db, Document } from 'mongodb';
+import { expect } from 'vitest';
+import { ProcLedger, type TransitionRecord } from '../../persistence/index.js';
 import { MongoProcStore } from '../../persistence/mongodb/index.js';
 import { AgendaScheduler, RedisNotificationChannel } from '../../src/agenda/index.js';
-import { createProcRuntime, type ProcRuntime } from '../../src/index.js';
+import { createProcRuntime, replayLedger, type ProcRuntime } from '../../src/index.js';
 import { kinds } from '../fixtures/fleet-kinds.js';
 import { mongoUri } from './mongo.js';
 
@@ -102,4 +104,37 @@ export async function startProducer(db: Db): Promise<FleetProducer> {
       redis.disconnect();
     },
   };
+}
+
+/** One entry of a fleet upload, as its checks left it. */
+export interface CheckedEntry {
+  readonly id: string;
+  readonly history: readonly TransitionRecord[];
+  readonly document: Document | null;
+}
+
+/**
+ * The checks every fleet test makes once its upload completed: the upload joined exactly once,
+ * no start ran its function twice (the fixture's `invocations`), and each entry's ledger has no
+ * gap, replays through the machine, and is what its document reflects. Returns what it read,
+ * for the test's own checks and figures.
+ */
+export async function expectCleanFleetRun(db: Db, store: MongoProcStore, uploadId: string, entries: number): Promise<{ uploadHistory: TransitionRecord[]; entries: CheckedEntry[] }> {
+  const ledger = new ProcLedger(store);
+  const uploadHistory = await ledger.history({ kind: 'upload', id: uploadId });
+  expect(uploadHistory.filter((record) => record.cause === 'join.started')).toHaveLength(1);
+  const duplicates = await db.collection('invocations').aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
+  expect(duplicates).toEqual([]);
+  const checked: CheckedEntry[] = [];
+  for (let index = 0; index < entries; index += 1) {
+    // The fixture's entry ids (test/fixtures/fleet-kinds.ts).
+    const id = `${uploadId}-e${String(index).padStart(4, '0')}`;
+    const history = await ledger.history({ kind: 'entry', id });
+    expect(history.map((record) => record.seq)).toEqual(history.map((_, position) => position + 1));
+    expect(replayLedger('entry', id, history).filter((record) => record.type === '@xstate.snapshot' && !record.consistent)).toEqual([]);
+    const document = await db.collection('entries').findOne({ _id: id as never });
+    expect(document?.['sync_counter']).toBe(history.at(-1)?.seq);
+    checked.push({ id, history, document });
+  }
+  return { uploadHistory, entries: checked };
 }

@@ -3,8 +3,7 @@
  * killed with SIGKILL while it runs entries. Nothing may be lost, run twice, or left waiting.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProcLedger } from '../../persistence/index.js';
-import { alive, startProducer, startWorker as startFleetWorker, until as untilWith, type FleetWorker } from '../helpers/fleet.js';
+import { alive, expectCleanFleetRun, startProducer, startWorker as startFleetWorker, until as untilWith, type FleetWorker } from '../helpers/fleet.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
@@ -58,18 +57,11 @@ describe('a fleet of worker processes', () => {
       const lost = await entries.countDocuments({ errors: { $regex: '^process failed due to worker lost' } });
       expect(lost).toBeGreaterThanOrEqual(1);
 
-      const ledger = new ProcLedger(store);
-      const uploadHistory = await ledger.history({ kind: 'upload', id: 'big' });
-      expect(uploadHistory.filter((record) => record.cause === 'join.started')).toHaveLength(1);
+      const { entries: checked } = await expectCleanFleetRun(database.db, store, 'big', ENTRIES);
 
       // Each function ran at most once per start, and once for every start that was not lost.
       const invocations = database.db.collection('invocations');
-      const duplicates = await invocations.aggregate([{ $group: { _id: { proc: '$proc', start: '$start' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }]).toArray();
-      expect(duplicates).toEqual([]);
-      for (let index = 0; index < ENTRIES; index += 1) {
-        const id = `big-e${String(index).padStart(4, '0')}`;
-        const history = await ledger.history({ kind: 'entry', id });
-        expect(history.map((record) => record.seq)).toEqual(history.map((_, position) => position + 1));
+      for (const { id, history } of checked) {
         const starts = history.filter((record) => record.cause === 'worker.started').map((record) => record.seq);
         const ran = (await invocations.find({ proc: id, kind: 'entry' }).toArray()).map((document) => document['start'] as number);
         expect(ran.every((start) => starts.includes(start))).toBe(true);
