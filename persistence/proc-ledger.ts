@@ -20,7 +20,7 @@ import {
   SnapshotVersionMismatchError,
   TransitionConflictError,
 } from '../src/errors.js';
-import { decodeProcDocument, differingFields, encodeProcFields, stateOfSnapshot } from './proc-document.js';
+import { decodeProcDocument, differingFields, encodeProcFields, persistedSnapshotOf, stateOfSnapshot } from './proc-document.js';
 import type { ProcStore, ReadTransitionsOptions } from './proc-store.js';
 import { RecordCause, type StoredDocument, type TransitionRecord } from './records.js';
 import { assertProcRef } from './validate.js';
@@ -256,10 +256,7 @@ export class ProcLedger {
       run_id: meta.runId,
       write_id: randomUUID(),
       machine: { id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION },
-      snapshot:
-        next === null
-          ? null
-          : { status: 'active', value: next.status, context: next.context, historyValue: {}, children: {} },
+      snapshot: next === null ? null : persistedSnapshotOf(next),
     };
   }
 

@@ -55,7 +55,9 @@ export interface LegacyAssessment {
 /** How a legacy document is changed, and what the ledger keeps. */
 export interface LegacyConversion {
   readonly id: string;
-  /** procstate's fields to set (status, NOMAD's fields, sync_counter 1, the machine's bookkeeping). */
+  /** The machine state the document starts from; its ledger record keeps it as the snapshot. */
+  readonly state: ProcMachineState;
+  /** procstate's fields to set (status, NOMAD's fields, sync_counter 1, the machine's bookkeeping): `state` encoded. */
   readonly fields: ProcDocumentFields;
   /** Fields to remove. */
   readonly unset: readonly string[];
@@ -208,6 +210,7 @@ export function convertLegacy(doc: LegacyDocument, assessment: LegacyAssessment,
   }
   return {
     id: doc._id,
+    state,
     fields,
     unset,
     legacy: { before, absent },

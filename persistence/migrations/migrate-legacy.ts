@@ -12,10 +12,10 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
 import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from '../../machines/machine-identity.js';
-import { decodeProcDocument, LEGACY_FIELD_NAMES } from '../proc-document.js';
+import { decodeProcDocument, encodeProcFields, LEGACY_FIELD_NAMES, persistedSnapshotOf } from '../proc-document.js';
 import { RecordCause } from '../records.js';
 import { assertFieldName, assertKindName } from '../validate.js';
-import { DEFAULT_LEDGER_SUFFIX } from '../mongodb/mongo-proc-store.js';
+import { DEFAULT_LEDGER_SUFFIX, ledgerRecordId } from '../mongodb/mongo-proc-store.js';
 import {
   AttentionReason,
   isLegacy,
@@ -102,7 +102,7 @@ interface LedgerRecordDocument extends Document {
   legacy?: { before: Record<string, unknown>; absent: string[] };
 }
 
-type DocumentState = 'legacy' | 'migrated' | 'procstate' | 'plain';
+type DocumentState = 'legacy' | 'procstate' | 'plain';
 
 function classify(doc: LegacyDocument): DocumentState {
   if (isLegacy(doc)) return 'legacy';
@@ -225,7 +225,7 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
       const converted = new Set<string>();
       for (const [index, { doc, ledger }] of all.entries()) {
         if (states[index] !== 'procstate') continue;
-        const record = await ledger.findOne({ _id: `${doc._id}/1` });
+        const record = await ledger.findOne({ _id: ledgerRecordId(doc._id, 1) });
         if (record?.cause === RecordCause.MIGRATED && record.legacy !== undefined) {
           originals.set(doc._id, restoreLegacy(doc, record.legacy));
           converted.add(doc._id);
@@ -273,8 +273,8 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
   }
 
   function orphanConversion(conversion: LegacyConversion, parentId: string): LegacyConversion {
-    const procstate = { ...conversion.fields.procstate, parent: { kind: parentKind, id: parentId } };
-    return { ...conversion, fields: { ...conversion.fields, procstate } };
+    const state = { ...conversion.state, context: { ...conversion.state.context, parent: { kind: parentKind, id: parentId } } };
+    return { ...conversion, state, fields: encodeProcFields(state, 1) };
   }
 
   async function applyConversions(
@@ -287,7 +287,7 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
     if (pending.length === 0) return;
     const at = new Date();
     const records: LedgerRecordDocument[] = pending.map((conversion) => ({
-      _id: `${conversion.id}/1`,
+      _id: ledgerRecordId(conversion.id, 1),
       proc: conversion.id,
       seq: 1,
       from: null,
@@ -299,10 +299,9 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
       run_id: null,
       write_id: randomUUID(),
       machine: { id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION },
-      snapshot: snapshotOf(conversion),
+      snapshot: persistedSnapshotOf(conversion.state),
       legacy: { before: conversion.legacy.before, absent: [...conversion.legacy.absent] },
     }));
-    const landed = new Set<string>(records.map((record) => record._id));
     try {
       await ledger.insertMany(records, { ordered: false });
     } catch (error) {
@@ -315,7 +314,6 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
         const record = records[failure.index] as LedgerRecordDocument;
         const existing = await ledger.findOne({ _id: record._id });
         if (existing?.cause !== RecordCause.MIGRATED) {
-          landed.delete(record._id);
           throw new Error(`${record.proc}: ${AttentionReason.WRITTEN_ELSEWHERE} (${String(existing?.cause)})`);
         }
       }
@@ -332,28 +330,4 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
       await documents.bulkWrite(operations.slice(start, start + UPDATE_STATEMENTS_PER_COMMAND), { ordered: false });
     }
   }
-}
-
-function snapshotOf(conversion: LegacyConversion) {
-  const fields = conversion.fields;
-  return {
-    status: 'active',
-    value: fields.process_status,
-    context: {
-      current_process: fields.current_process,
-      current_process_step: fields.current_process_step,
-      last_status_message: fields.last_status_message,
-      errors: [...fields.errors],
-      warnings: [...fields.warnings],
-      complete_time: fields.complete_time === null ? null : fields.complete_time.toISOString(),
-      worker_hostname: fields.worker_hostname,
-      job_id: fields.job_id,
-      queue: [...fields.queue],
-      call: fields.procstate.call,
-      run: fields.procstate.run,
-      parent: fields.procstate.parent,
-    },
-    historyValue: {},
-    children: {},
-  };
 }

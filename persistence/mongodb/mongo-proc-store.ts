@@ -73,7 +73,8 @@ interface ResolvedKind {
   readonly parentKey: string | undefined;
 }
 
-function recordId(id: string, seq: number): string {
+/** The `_id` of a proc's ledger record: its unique (proc, sequence number) key. Internal. */
+export function ledgerRecordId(id: string, seq: number): string {
   // Injective: the sequence number is the digits after the last slash.
   return `${id}/${seq}`;
 }
@@ -147,7 +148,7 @@ export class MongoProcStore implements ProcStore {
     assertSeq(record.seq);
     const { kind: _kind, ...rest } = record;
     try {
-      await this.#kind(record.kind).ledger.insertOne({ _id: recordId(record.proc, record.seq), ...rest });
+      await this.#kind(record.kind).ledger.insertOne({ _id: ledgerRecordId(record.proc, record.seq), ...rest });
     } catch (error) {
       if (isDuplicateKey(error)) throw new TransitionConflictError(record.kind, record.proc, record.seq);
       throw toPersistenceError(error, `recording ${record.kind} ${JSON.stringify(record.proc)} #${record.seq}`);
@@ -164,7 +165,7 @@ export class MongoProcStore implements ProcStore {
     assertProcRef(ref);
     assertSeq(seq);
     return this.#read(`reading ${ref.kind} ${ref.id} #${seq}`, async () =>
-      this.#toRecord(ref.kind, await this.#kind(ref.kind).ledger.findOne({ _id: recordId(ref.id, seq) })),
+      this.#toRecord(ref.kind, await this.#kind(ref.kind).ledger.findOne({ _id: ledgerRecordId(ref.id, seq) })),
     );
   }
 
