@@ -16,7 +16,7 @@ import { procMachine } from '../machines/proc-machine.js';
 import { procMachineToJson } from '../machines/diagram.js';
 import { isProcessing, type ProcessStatus } from '../machines/process-status.js';
 import type { StoredProc } from '../persistence/proc-ledger.js';
-import { canonicalJson } from '../persistence/proc-document.js';
+import { canonicalJson, stateOfSnapshot } from '../persistence/proc-document.js';
 import { RecordCause, type TransitionRecord } from '../persistence/records.js';
 
 /** What XState's `inspect` option accepts: an observer or a plain callback. */
@@ -126,10 +126,6 @@ function snapshotOf(state: ProcMachineState | null): ReplaySnapshot {
   return state === null ? { status: 'done', value: null, context: null } : { status: 'active', value: state.status, context: state.context };
 }
 
-function stateOf(record: TransitionRecord): ProcMachineState | null {
-  return record.snapshot === null ? null : { status: record.snapshot.value, context: record.snapshot.context };
-}
-
 /**
  * Turns a proc's ledger (oldest record first) into inspection records: the actor, then each
  * event with the snapshot it led to. Every transition is checked against the machine: applying
@@ -141,7 +137,7 @@ export function replayLedger(kind: string, id: string, records: readonly Transit
   let previous: ProcMachineState | null = null;
   for (const [index, record] of records.entries()) {
     const at = record.at.toISOString();
-    const state = stateOf(record);
+    const state = record.snapshot === null ? null : stateOfSnapshot(record.snapshot);
     if (index === 0) {
       replay.push({ type: '@xstate.actor', sessionId, seq: record.seq, at, snapshot: snapshotOf(state), definition: procMachineToJson() });
       previous = state;

@@ -3,7 +3,8 @@
  * operations of its run. Every write goes through the run, which holds the proc's lease: once
  * the lease is gone or someone else moved the proc on, each of them throws `RunFencedError`.
  */
-import type { StoredDocument } from '../persistence/records.js';
+import { STATUSES_PROCESSING } from '../machines/process-status.js';
+import type { StatusCounts, StoredDocument } from '../persistence/records.js';
 import type { JsonValue } from './define-kind.js';
 import type { ProcSnapshot } from './proc-snapshot.js';
 
@@ -19,6 +20,18 @@ export interface ChildCounts {
   readonly failed: number;
   /** Children in PENDING, RUNNING or WAITING_FOR_RESULT. */
   readonly processing: number;
+}
+
+/** The counts NOMAD's upload view shows, from children counted by status. Pure. */
+export function childCountsOf(byStatus: StatusCounts): ChildCounts {
+  const sum = (statuses: readonly (keyof StatusCounts)[]) => statuses.reduce((total, status) => total + byStatus[status], 0);
+  return {
+    total: sum(Object.keys(byStatus) as (keyof StatusCounts)[]),
+    byStatus,
+    processed: byStatus.SUCCESS + byStatus.FAILURE,
+    failed: byStatus.FAILURE,
+    processing: sum(STATUSES_PROCESSING),
+  };
 }
 
 /** A child to start with {@link ProcessContext.startChildren}. */

@@ -53,7 +53,7 @@ import {
 } from './errors.js';
 import { InProcessScheduler } from './in-process-scheduler.js';
 import { LiveInspection, type InspectionObserver } from './inspection.js';
-import type { ChildCounts, ChildStart, ProcessContext } from './process-context.js';
+import { childCountsOf, type ChildCounts, type ChildStart, type ProcessContext } from './process-context.js';
 import { toProcSnapshot, type ProcSnapshot } from './proc-snapshot.js';
 import type { JobDelivery, ProcJob, Scheduler } from './scheduler.js';
 
@@ -565,14 +565,7 @@ class Runtime implements ProcRuntime, RunHost {
       const counts = await this.store.countByStatus(child.name, { field: (child.parent as { key: string }).key, value: ref.id });
       for (const status of Object.keys(byStatus) as ProcessStatus[]) byStatus[status] += counts[status];
     }
-    const sum = (statuses: readonly ProcessStatus[]) => statuses.reduce((total, status) => total + byStatus[status], 0);
-    return {
-      total: sum(Object.keys(byStatus) as ProcessStatus[]),
-      byStatus,
-      processed: byStatus.SUCCESS + byStatus.FAILURE,
-      failed: byStatus.FAILURE,
-      processing: sum(STATUSES_PROCESSING),
-    };
+    return childCountsOf(byStatus);
   }
 
   async countByStatus(kind: string): Promise<StatusCounts> {

@@ -70,6 +70,14 @@ export interface OpenMongoRuntime {
   close(drainTimeoutMs: number): Promise<void>;
 }
 
+/** A store on `db` for the kinds, each in the collection `collectionOf` names, children with their parent key. */
+export function storeForKinds(db: Db, kinds: readonly Pick<KindDefinition, 'name' | 'parent'>[], collectionOf: (kind: string) => string): MongoProcStore {
+  return new MongoProcStore({
+    db,
+    kinds: Object.fromEntries(kinds.map((kind) => [kind.name, { documents: db.collection(collectionOf(kind.name)), parentKey: kind.parent?.key }])),
+  });
+}
+
 /** Connects and builds a runtime on MongoDB and Agenda. @throws PersistenceError when the server does not answer */
 export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<OpenMongoRuntime> {
   const client = await connectClient(options.uri);
@@ -78,12 +86,7 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
     const databaseName = options.database ?? databaseFromUri(options.uri) ?? options.module.database ?? 'procstate';
     const db = client.db(databaseName);
     const { kinds } = options.module;
-    const store = new MongoProcStore({
-      db,
-      kinds: Object.fromEntries(
-        kinds.map((kind) => [kind.name, { documents: db.collection(options.module.collections?.[kind.name] ?? kind.name), parentKey: kind.parent?.key }]),
-      ),
-    });
+    const store = storeForKinds(db, kinds, (kind) => options.module.collections?.[kind] ?? kind);
     await store.ensureIndexes();
     let notificationChannel: RedisNotificationChannel | undefined;
     if (options.redis !== undefined) {

@@ -4,14 +4,15 @@
 import type { Db } from 'mongodb';
 import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
 import { ProcLedger } from '../../persistence/proc-ledger.js';
-import { PROCESS_STATUSES, STATUSES_PROCESSING, type ProcessStatus } from '../../machines/process-status.js';
+import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-status.js';
 import type { KindDefinition } from '../define-kind.js';
 import { ProcNotFoundError } from '../errors.js';
 import { replayLedger, sessionIdOf, type ReplayRecord } from '../inspection.js';
+import { childCountsOf, type ChildCounts } from '../process-context.js';
 import { toProcSnapshot } from '../proc-snapshot.js';
 import { connectClient, databaseFromUri } from './connect.js';
 import { formatDuration, formatTable } from './format.js';
-import { loadModule } from './mongo-runtime.js';
+import { loadModule, storeForKinds } from './mongo-runtime.js';
 
 /** Where the stored procs are. */
 export interface StoreLocation {
@@ -38,15 +39,8 @@ async function openStore(location: StoreLocation, kind: string): Promise<OpenSto
   const kinds = module?.kinds ?? [];
   const children = kinds.filter((candidate) => candidate.parent?.kind === kind);
   const collectionOf = (name: string) => module?.collections?.[name] ?? (name === kind ? (location.collection ?? name) : name);
-  const store = new MongoProcStore({
-    db,
-    kinds: Object.fromEntries(
-      [kind, ...children.map((child) => child.name)].map((name) => [
-        name,
-        { documents: db.collection(collectionOf(name)), parentKey: kinds.find((candidate) => candidate.name === name)?.parent?.key },
-      ]),
-    ),
-  });
+  // Without a module only the kind itself is known, as a kind without a parent.
+  const store = storeForKinds(db, [kinds.find((candidate) => candidate.name === kind) ?? { name: kind }, ...children], collectionOf);
   return { db, ledger: new ProcLedger(store), store, children, close: () => client.close() };
 }
 
@@ -126,7 +120,7 @@ export interface StatusReport {
   readonly kind: string;
   readonly counts: Record<ProcessStatus, number>;
   readonly proc?: ReturnType<typeof toProcSnapshot> | undefined;
-  readonly children?: Record<string, { readonly total: number; readonly processed: number; readonly failed: number; readonly processing: number; readonly byStatus: Record<ProcessStatus, number> }> | undefined;
+  readonly children?: Record<string, ChildCounts> | undefined;
 }
 
 /** `procstate status`: counts by status, or one proc with its children by status. */
@@ -141,9 +135,7 @@ export async function runStatus(location: StoreLocation, kind: string, id: strin
       if (proc === undefined) throw new ProcNotFoundError(kind, id);
       const children: NonNullable<StatusReport['children']> = {};
       for (const child of open.children) {
-        const byStatus = await open.store.countByStatus(child.name, { field: (child.parent as { key: string }).key, value: id });
-        const sum = (statuses: readonly ProcessStatus[]) => statuses.reduce((total, status) => total + byStatus[status], 0);
-        children[child.name] = { total: sum(PROCESS_STATUSES), processed: byStatus.SUCCESS + byStatus.FAILURE, failed: byStatus.FAILURE, processing: sum(STATUSES_PROCESSING), byStatus };
+        children[child.name] = childCountsOf(await open.store.countByStatus(child.name, { field: (child.parent as { key: string }).key, value: id }));
       }
       report = { kind, counts: await open.store.countByStatus(kind), proc: toProcSnapshot(proc), children };
     }
