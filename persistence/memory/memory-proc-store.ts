@@ -105,9 +105,12 @@ export class MemoryProcStore implements ProcStore {
   async trimTransitions(ref: ProcRef, seq: number): Promise<number> {
     assertProcRef(ref);
     const records = this.#ledger(ref);
-    const kept = records.ordered.filter((record) => record.seq === 1 || record.seq >= seq);
+    const kept: TransitionRecord[] = [];
+    for (const record of records.ordered) {
+      if (record.seq === 1 || record.seq >= seq) kept.push(record);
+      else records.bySeq.delete(record.seq);
+    }
     const removed = records.ordered.length - kept.length;
-    for (const record of records.ordered) if (!kept.includes(record)) records.bySeq.delete(record.seq);
     records.ordered.splice(0, records.ordered.length, ...kept);
     return removed;
   }
