@@ -2,13 +2,12 @@
  * Pure helpers around the proc machine: build the initial state, apply one event, explain a
  * rejection, and convert to and from XState's persisted snapshot.
  */
-import { initialTransition, transition } from 'xstate';
-import type { PersistedProcSnapshot, ProcContext, ProcMachineState, ProcRef } from './proc-context.js';
+import { createActor, initialTransition, type AnyActorScope, type ExecutableActionsFrom } from 'xstate';
+import type { ProcContext, ProcMachineState, ProcRef } from './proc-context.js';
 import type { ProcEvent } from './proc-events.js';
 import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from './machine-identity.js';
 import { procMachine } from './proc-machine.js';
-import { isProcessing, isProcessStatus, type ProcessStatus } from './process-status.js';
-
+import { isProcessing, type ProcessStatus } from './process-status.js';
 
 /** Side effects the runtime performs once a transition is recorded. */
 export type ProcAction = 'dispatch' | 'armTimeouts' | 'attemptJoin' | 'notifyParent';
@@ -61,6 +60,40 @@ function resolve(state: ProcMachineState) {
   return procMachine.resolveState({ value: state.status, context: state.context as ProcContext });
 }
 
+type ExecutableAction = ExecutableActionsFrom<typeof procMachine>;
+
+/**
+ * XState's `transition()` builds a throwaway actor per call, and an actor computes a whole
+ * initial state when it is made: that was most of the cost of a transition. The proc machine
+ * invokes and spawns nothing, so one inert scope (the same shape as XState's own) serves every
+ * transition; transitions are synchronous, so `collected` belongs to the call in progress.
+ */
+let collected: ExecutableAction[] = [];
+const inertScope: AnyActorScope = (() => {
+  const self = createActor(procMachine, { input: { parent: null } });
+  return {
+    self,
+    defer: () => undefined,
+    id: '',
+    logger: () => undefined,
+    sessionId: '',
+    stopChild: () => undefined,
+    system: self.system,
+    emit: () => undefined,
+    actionExecutor: (action: ExecutableAction) => {
+      collected.push(action);
+    },
+  } as unknown as AnyActorScope;
+})();
+
+function transitionOnce(snapshot: ReturnType<typeof resolve>, event: ProcEvent): [ReturnType<typeof resolve>, ExecutableAction[]] {
+  collected = [];
+  const next = procMachine.transition(snapshot, event, inertScope);
+  const actions = collected;
+  collected = [];
+  return [next, actions];
+}
+
 /**
  * Applies one event to a proc state. Pure and never throws for a well-formed state: an event
  * the state does not accept comes back as a {@link RejectedTransition} with its reason.
@@ -70,7 +103,7 @@ export function applyProcEvent(state: ProcMachineState, event: ProcEvent): ProcT
   if (!snapshot.can(event)) {
     return { accepted: false, status: state.status, reason: explainRejection(state, event) };
   }
-  const [next, actions] = transition(procMachine, snapshot, event);
+  const [next, actions] = transitionOnce(snapshot, event);
   return {
     accepted: true,
     from: state.status,
@@ -110,10 +143,6 @@ function explainRejection(state: ProcMachineState, event: ProcEvent): RejectionR
 }
 
 
-/** XState's persisted snapshot of a proc state (what `actor.getPersistedSnapshot()` returns). Pure. */
-export function toPersistedSnapshot(state: ProcMachineState): PersistedProcSnapshot {
-  return procMachine.getPersistedSnapshot(resolve(state)) as unknown as PersistedProcSnapshot;
-}
 
 /** Machine identity stored next to a persisted snapshot. */
 export interface ProcMachineIdentity {
@@ -123,13 +152,3 @@ export interface ProcMachineIdentity {
 
 /** The identity of the machine in this build. */
 export const PROC_MACHINE: ProcMachineIdentity = Object.freeze({ id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION });
-
-/** True when a snapshot written by `identity` can be read by this build. */
-export function isSupportedMachine(identity: ProcMachineIdentity): boolean {
-  return identity.id === PROC_MACHINE_ID && identity.version <= PROC_MACHINE_VERSION && identity.version >= 1;
-}
-
-/** Narrow an unknown value to a status, for hand-edited or foreign data. */
-export function parseStatus(value: unknown): ProcessStatus | undefined {
-  return isProcessStatus(value) ? value : undefined;
-}

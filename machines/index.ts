@@ -45,13 +45,8 @@ export { StatusMessages } from './status-messages.js';
 export { procMachine, createInitialContext } from './proc-machine.js';
 export { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from './machine-identity.js';
 export type { ProcMachine, ProcMachineInput } from './proc-machine.js';
-export {
-  applyProcEvent,
-  initialProcState,
-  toPersistedSnapshot,
-  isSupportedMachine,
-  PROC_MACHINE,
-} from './apply-event.js';
+export { applyProcEvent, initialProcState, PROC_MACHINE } from './apply-event.js';
+export { persistedSnapshotOf, stateOfSnapshot } from './persisted-snapshot.js';
 export type {
   ProcAction,
   AcceptedTransition,

@@ -254,8 +254,12 @@ export const procMachine = setup({
 }).createMachine({
   id: PROC_MACHINE_ID,
   initial: 'READY',
-  /** A new proc's context: nothing called yet, and its parent. */
-  context: ({ input }) => createInitialContext(input),
+  /**
+   * A new proc's context: nothing called yet, and its parent. XState's pure `transition()`
+   * builds a throwaway actor without input on every call; without the fallback that would
+   * throw (and be caught by XState) once per transition.
+   */
+  context: ({ input }) => createInitialContext((input as ProcMachineInput | undefined) ?? { parent: null }),
   states: {
     READY: {
       entry: 'notifyParent',

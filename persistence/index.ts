@@ -5,14 +5,19 @@
  */
 export type {
   ProcStore,
-  ProcStoreCapabilities,
+  TransitionInsertResult,
+  DocumentInsertResult,
+  RecordKey,
+  NewDocument,
+  DocumentWrite,
   ReadTransitionsOptions,
   FindByStatusOptions,
-  WriteDocumentResult,
 } from './proc-store.js';
-export { RecordCause, PROC_FIELD_NAMES } from './records.js';
+export { RecordCause, PROC_FIELD_NAMES, transitionRecord, emptyStatusCounts } from './records.js';
 export type {
   TransitionRecord,
+  TransitionRecordInput,
+  TransitionMeta,
   ProcDocumentFields,
   ProcstateSubdocument,
   StoredDocument,
@@ -22,16 +27,10 @@ export type {
   MachineStamp,
 } from './records.js';
 export { ProcLedger, hintOf } from './proc-ledger.js';
-export type { StoredProc, TransitionMeta, ProcLedgerOptions } from './proc-ledger.js';
-export {
-  encodeProcFields,
-  decodeProcDocument,
-  stateOfSnapshot,
-  canonicalJson,
-  LEGACY_FIELD_NAMES,
-} from './proc-document.js';
+export type { StoredProc, ProcLedgerOptions, AppendOptions, NewProc, CreateResult } from './proc-ledger.js';
+export { encodeProcFields, decodeProcDocument, canonicalJson, LEGACY_FIELD_NAMES } from './proc-document.js';
 export type { DecodedDocument } from './proc-document.js';
-export { MemoryProcStore, emptyStatusCounts } from './memory/memory-proc-store.js';
+export { MemoryProcStore } from './memory/memory-proc-store.js';
 export {
   assertKindName,
   assertProcId,

@@ -44,16 +44,6 @@ export function encodeProcFields(state: ProcMachineState, seq: number): ProcDocu
   };
 }
 
-/** The machine state held by a persisted snapshot. Pure. */
-export function stateOfSnapshot(snapshot: PersistedProcSnapshot): ProcMachineState {
-  return { status: snapshot.value, context: snapshot.context };
-}
-
-/** The persisted snapshot a ledger record keeps for a machine state; the inverse of {@link stateOfSnapshot}. Pure. */
-export function persistedSnapshotOf(state: ProcMachineState): PersistedProcSnapshot {
-  return { status: 'active', value: state.status, context: state.context, historyValue: {}, children: {} };
-}
-
 /** Result of {@link decodeProcDocument}. */
 export type DecodedDocument =
   /** A valid proc document. */

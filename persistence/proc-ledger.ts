@@ -1,28 +1,40 @@
 /**
  * The ledger protocol on top of any {@link ProcStore}: load a proc (repairing its document
- * when it lags the ledger), create one, and append transitions.
+ * when it lags the ledger), create procs, and append transitions.
  *
  * Invariants kept here (docs/persistence.md):
  * 1. A transition happens if and only if its record was inserted; sequence numbers have no gaps.
  * 2. Each record carries the whole state after the transition.
  * 3. The document is written after the insert: it may lag the ledger head, never lead it.
- *    Loading compares the two and repairs a lagging document; a document whose state matches
- *    no record (edited by hand) is refused with a typed error and never written over.
+ *    Loading compares the two and repairs a lagging or missing document; a document whose state
+ *    matches no record (edited by hand) is refused with a typed error and never written over.
+ *
+ * Round trips are shared: inserts, point reads of records and document copies each go through a
+ * {@link GroupCommit}, so transitions of different procs that are ready at the same moment cost
+ * one command each, not one per proc, while a lone transition waits for nothing.
  */
-import { randomUUID } from 'node:crypto';
 import type { ProcMachineState, ProcRef } from '../machines/proc-context.js';
 import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from '../machines/machine-identity.js';
-import type { ProcessStatus } from '../machines/process-status.js';
+import { stateOfSnapshot } from '../machines/persisted-snapshot.js';
+import { isCompleted } from '../machines/process-status.js';
 import {
   CorruptDocumentError,
+  InvalidArgumentError,
   PersistenceError,
   ProcAlreadyExistsError,
   SnapshotVersionMismatchError,
   TransitionConflictError,
-} from '../src/errors.js';
-import { decodeProcDocument, differingFields, encodeProcFields, persistedSnapshotOf, stateOfSnapshot } from './proc-document.js';
-import type { ProcStore, ReadTransitionsOptions } from './proc-store.js';
-import { RecordCause, type StoredDocument, type TransitionRecord } from './records.js';
+} from '../machines/errors.js';
+import { GroupCommit } from './group-commit.js';
+import { decodeProcDocument, differingFields, encodeProcFields } from './proc-document.js';
+import type { DocumentInsertResult, DocumentWrite, NewDocument, ProcStore, ReadTransitionsOptions, RecordKey, TransitionInsertResult } from './proc-store.js';
+import {
+  RecordCause,
+  transitionRecord,
+  type StoredDocument,
+  type TransitionMeta,
+  type TransitionRecord,
+} from './records.js';
 import { assertProcRef } from './validate.js';
 
 /** A proc as loaded: where it is in the ledger and its machine state. */
@@ -31,17 +43,6 @@ export interface StoredProc {
   /** The sequence number of the ledger record this state comes from. */
   readonly seq: number;
   readonly state: ProcMachineState;
-}
-
-/** Who writes a record, when, and why. */
-export interface TransitionMeta {
-  /** The event type, or a {@link RecordCause}. */
-  readonly cause: string;
-  /** The event's payload, for the history. */
-  readonly event: Readonly<Record<string, unknown>> | null;
-  readonly at: Date;
-  readonly worker: string | null;
-  readonly runId: string | null;
 }
 
 /** Options of {@link ProcLedger}. */
@@ -58,7 +59,36 @@ export interface ProcLedgerOptions {
    * sweep. @defaultValue ignore
    */
   readonly onCopyError?: ((error: unknown, ref: ProcRef, seq: number) => void) | undefined;
+  /** Most items one round trip carries. @defaultValue 256 */
+  readonly maxBatch?: number | undefined;
 }
+
+/** One proc for {@link ProcLedger.createMany}. */
+export interface NewProc {
+  readonly ref: ProcRef;
+  /** Its first state (READY). */
+  readonly state: ProcMachineState;
+  /** The user's fields of its document. */
+  readonly init: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link ProcLedger.append}. */
+export interface AppendOptions {
+  /**
+   * Told when the document copy failed after the record was inserted (besides `onCopyError`):
+   * for callers whose next step counts procs by their documents. @defaultValue nothing
+   */
+  readonly onCopyFailure?: ((error: unknown) => void) | undefined;
+}
+
+/** What became of one proc of {@link ProcLedger.createMany}. */
+export type CreateResult =
+  /** Created: its record 1 and its document are written. */
+  | { readonly status: 'created'; readonly proc: StoredProc }
+  /** A ledger with that id exists (a live proc, or a deleted one): nothing was written. */
+  | { readonly status: 'exists' }
+  /** The record landed but the document could not be made; `error` says why. */
+  | { readonly status: 'failed'; readonly error: Error };
 
 /** The unchecked state a document claims (see {@link ProcLedger.peek}). Pure. */
 export function hintOf(ref: ProcRef, doc: StoredDocument): StoredProc | undefined {
@@ -70,20 +100,39 @@ function problemsOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function keyOf(ref: ProcRef): string {
+  return `${ref.kind}\u0000${ref.id}`;
+}
+
+const DEFAULT_MAX_BATCH = 256;
+
 /** The ledger protocol over a store. */
 export class ProcLedger {
   readonly #store: ProcStore;
   readonly #keepLast: number | undefined;
   readonly #onCopyError: (error: unknown, ref: ProcRef, seq: number) => void;
+  readonly #inserts: GroupCommit<TransitionRecord, TransitionInsertResult>;
+  readonly #reads: GroupCommit<RecordKey, TransitionRecord | undefined>;
+  readonly #copies: GroupCommit<DocumentWrite, void>;
+  readonly #newDocuments: GroupCommit<NewDocument, DocumentInsertResult>;
 
   constructor(store: ProcStore, options: ProcLedgerOptions = {}) {
     const keepLast = options.retention?.keepLast;
     if (keepLast !== undefined && (!Number.isSafeInteger(keepLast) || keepLast < 1)) {
-      throw new RangeError(`retention.keepLast must be a positive integer, got ${keepLast}`);
+      throw new InvalidArgumentError(`retention.keepLast must be a positive integer, got ${String(keepLast)}.`);
     }
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new InvalidArgumentError(`maxBatch must be a positive integer, got ${String(maxBatch)}.`);
     this.#store = store;
     this.#keepLast = keepLast;
     this.#onCopyError = options.onCopyError ?? (() => undefined);
+    this.#inserts = new GroupCommit((records) => store.insertTransitions(records), maxBatch);
+    this.#reads = new GroupCommit((keys) => store.readTransitionsAt(keys), maxBatch);
+    this.#copies = new GroupCommit<DocumentWrite, void>(async (writes) => {
+      await store.writeDocuments(latestPerDocument(writes));
+      return writes.map(() => undefined);
+    }, maxBatch);
+    this.#newDocuments = new GroupCommit((documents) => store.insertDocuments(documents), maxBatch);
   }
 
   /** The underlying store. */
@@ -93,7 +142,7 @@ export class ProcLedger {
 
   /**
    * Loads a proc: reads its document, checks it against the ledger and repairs it when it
-   * lags. Returns undefined when no proc with that id exists.
+   * lags or is missing. Returns undefined when no proc with that id exists.
    * @throws CorruptDocumentError when the document cannot be explained; it is left untouched.
    * @throws SnapshotVersionMismatchError when a newer machine wrote it.
    */
@@ -102,10 +151,12 @@ export class ProcLedger {
     const doc = await this.#store.readDocument(ref);
     const decoded = doc === undefined ? undefined : decodeProcDocument(doc);
     if (decoded === undefined || decoded.kind === 'plain') {
-      // A creation whose writer died after the insert: the record can rebuild the document.
+      // No copy (or the user's plain document) but maybe a ledger: a creation whose writer died
+      // after its insert, or a document removed by hand. The ledger can rebuild it.
       const head = await this.#store.readHead(ref);
-      if (head === undefined || head.snapshot === null || head.cause !== RecordCause.CREATED) return undefined;
-      await this.#copy(head, head.init ?? {});
+      if (head === undefined || head.snapshot === null) return undefined;
+      const first = head.seq === 1 ? head : await this.recordAt(ref, 1);
+      await this.#materialize(head, first?.init ?? {}, decoded === undefined);
       return { ref, seq: head.seq, state: stateOfSnapshot(head.snapshot) };
     }
     if (decoded.kind === 'corrupt') throw new CorruptDocumentError(ref.kind, ref.id, decoded.problems);
@@ -119,13 +170,10 @@ export class ProcLedger {
     }
 
     // Point reads by key: every MongoDB-compatible server serves them from the _id index.
-    const [own, next] = await Promise.all([
-      this.#store.readTransition(ref, decoded.seq),
-      this.#store.readTransition(ref, decoded.seq + 1),
-    ]);
+    const [own, next] = await Promise.all([this.recordAt(ref, decoded.seq), this.recordAt(ref, decoded.seq + 1)]);
     if (next !== undefined) {
       const head = await this.#store.readHead(ref);
-      if (head === undefined) throw new PersistenceError(`ledger of ${ref.kind} ${ref.id} vanished while loading`);
+      if (head === undefined) throw new PersistenceError(`the ledger of ${ref.kind} ${ref.id} vanished while loading`, { kind: ref.kind, id: ref.id });
       if (head.snapshot === null) {
         await this.#store.deleteDocument(ref);
         return undefined;
@@ -159,10 +207,28 @@ export class ProcLedger {
     return doc === undefined ? undefined : hintOf(ref, doc);
   }
 
+  /** The record with this sequence number, if any (point reads of concurrent callers share round trips). */
+  async recordAt(ref: ProcRef, seq: number): Promise<TransitionRecord | undefined> {
+    return this.#reads.submit({ ref, seq });
+  }
+
   /**
-   * Creates a proc in `state` (READY): inserts its first record, then its document with
-   * `init` fields. An existing plain document (the user's own) is adopted.
+   * The proc as record `seq` left it: what a writer that lost the race for `seq` builds on
+   * next, without reading the document or the head. `deleted` when that record ended the proc.
+   */
+  async stateAt(ref: ProcRef, seq: number): Promise<StoredProc | 'deleted' | undefined> {
+    const record = await this.recordAt(ref, seq);
+    if (record === undefined) return undefined;
+    if (record.snapshot === null) return 'deleted';
+    return { ref, seq, state: stateOfSnapshot(record.snapshot) };
+  }
+
+  /**
+   * Creates a proc in `state` (READY): inserts its first record, then its document with `init`
+   * fields. An existing plain document (the user's own) is adopted; a proc whose ledger ended
+   * with a deletion continues its sequence.
    * @throws ProcAlreadyExistsError when a proc with that id exists.
+   * @throws CorruptDocumentError when a document procstate cannot explain has that id (nothing is written).
    */
   async create(
     ref: ProcRef,
@@ -176,27 +242,59 @@ export class ProcLedger {
       if (decoded.kind === 'corrupt') throw new CorruptDocumentError(ref.kind, ref.id, decoded.problems);
       if (decoded.kind === 'proc') throw new ProcAlreadyExistsError(ref.kind, ref.id);
     }
-    // Record 1 is never trimmed, so without it the ledger is empty and the head query is saved.
-    const head = (await this.#store.readTransition(ref, 1)) === undefined ? undefined : await this.#store.readHead(ref);
-    if (head !== undefined && head.snapshot !== null && (doc !== undefined || head.cause === RecordCause.CREATED)) {
-      throw new ProcAlreadyExistsError(ref.kind, ref.id);
-    }
-    const record = this.#record(ref, (head?.seq ?? 0) + 1, null, state, {
-      cause: RecordCause.CREATED,
-      event: null,
-      at: meta.at,
-      worker: meta.worker,
-      runId: null,
-    });
-    const withInit: TransitionRecord = { ...record, init: meta.init ?? {} };
+    const init = meta.init ?? {};
+    const recordMeta: TransitionMeta = { cause: RecordCause.CREATED, event: null, at: meta.at, worker: meta.worker, runId: null };
+    // Record 1 is never trimmed: trying it first costs no read for a new proc, the common case.
+    let record = transitionRecord({ ref, seq: 1, from: null, state, meta: recordMeta, init });
     try {
-      await this.#store.insertTransition(withInit);
+      await this.#insert(record);
     } catch (error) {
-      if (error instanceof TransitionConflictError) throw new ProcAlreadyExistsError(ref.kind, ref.id);
-      throw error;
+      if (!(error instanceof TransitionConflictError)) throw error;
+      const head = await this.#store.readHead(ref);
+      if (head === undefined || head.snapshot !== null) throw new ProcAlreadyExistsError(ref.kind, ref.id);
+      record = transitionRecord({ ref, seq: head.seq + 1, from: null, state, meta: recordMeta, init });
+      try {
+        await this.#insert(record);
+      } catch (again) {
+        if (again instanceof TransitionConflictError) throw new ProcAlreadyExistsError(ref.kind, ref.id);
+        throw again;
+      }
     }
-    await this.#copy(withInit, meta.init ?? {});
+    await this.#materialize(record, init, doc === undefined).catch((error: unknown) => this.#onCopyError(error, ref, record.seq));
     return { ref, seq: record.seq, state };
+  }
+
+  /**
+   * Creates many procs in few round trips: their first records in one batch, their documents
+   * in another. Nothing is read first, which is what makes it cheap, so a proc that exists (or
+   * existed) is only reported as `exists`, for the caller to handle one by one.
+   */
+  async createMany(procs: readonly NewProc[], meta: Omit<TransitionMeta, 'cause' | 'event' | 'runId'>): Promise<CreateResult[]> {
+    for (const proc of procs) assertProcRef(proc.ref);
+    const recordMeta: TransitionMeta = { cause: RecordCause.CREATED, event: null, at: meta.at, worker: meta.worker, runId: null };
+    const records = procs.map((proc) => transitionRecord({ ref: proc.ref, seq: 1, from: null, state: proc.state, meta: recordMeta, init: proc.init }));
+    const inserted = await Promise.all(records.map((record) => this.#insert(record).then(() => true, (error: unknown) => error)));
+    return Promise.all(
+      procs.map(async (proc, index): Promise<CreateResult> => {
+        const outcome = inserted[index];
+        if (outcome instanceof TransitionConflictError) return { status: 'exists' };
+        if (outcome !== true) return { status: 'failed', error: outcome instanceof Error ? outcome : new PersistenceError(String(outcome)) };
+        const record = records[index] as TransitionRecord;
+        const made = await this.#newDocuments.submit({ ref: proc.ref, fields: encodeProcFields(proc.state, 1), init: proc.init }).catch((error: unknown) => ({ status: 'failed' as const, error: error as PersistenceError }));
+        if (made.status === 'failed') return { status: 'failed', error: made.error };
+        if (made.status === 'exists') {
+          // A document with this id but no ledger: the user's own (adopted), or one procstate
+          // cannot explain, which is left as it is.
+          const existing = await this.#store.readDocument(proc.ref);
+          const decoded = existing === undefined ? undefined : decodeProcDocument(existing);
+          if (decoded?.kind === 'plain') await this.#copy(record, proc.init);
+          else if (decoded !== undefined) {
+            return { status: 'failed', error: new CorruptDocumentError(proc.ref.kind, proc.ref.id, decoded.kind === 'corrupt' ? decoded.problems : ['a document with procstate fields but no ledger has this id']) };
+          }
+        }
+        return { status: 'created', proc: { ref: proc.ref, seq: 1, state: proc.state } };
+      }),
+    );
   }
 
   /**
@@ -204,11 +302,12 @@ export class ProcLedger {
    * the state onto the document.
    * @throws TransitionConflictError when another writer recorded that sequence number first.
    */
-  async append(current: StoredProc, next: ProcMachineState, meta: TransitionMeta): Promise<StoredProc> {
-    const record = this.#record(current.ref, current.seq + 1, current.state.status, next, meta);
+  async append(current: StoredProc, next: ProcMachineState, meta: TransitionMeta, options: AppendOptions = {}): Promise<StoredProc> {
+    const record = transitionRecord({ ref: current.ref, seq: current.seq + 1, from: current.state.status, state: next, meta });
     await this.#insert(record);
-    await this.#copy(record);
-    if (this.#keepLast !== undefined && (next.status === 'SUCCESS' || next.status === 'FAILURE')) {
+    const copied = await this.#copy(record);
+    if (copied !== true) options.onCopyFailure?.(copied);
+    if (this.#keepLast !== undefined && isCompleted(next.status)) {
       await this.#store.trimTransitions(current.ref, record.seq - this.#keepLast + 1).catch((error: unknown) => {
         this.#onCopyError(error, current.ref, record.seq);
       });
@@ -223,10 +322,7 @@ export class ProcLedger {
    * @throws TransitionConflictError when another writer recorded that sequence number first.
    */
   async appendDeleted(current: StoredProc, meta: TransitionMeta): Promise<void> {
-    const record: TransitionRecord = {
-      ...this.#record(current.ref, current.seq + 1, current.state.status, null, meta),
-    };
-    await this.#insert(record);
+    await this.#insert(transitionRecord({ ref: current.ref, seq: current.seq + 1, from: current.state.status, state: null, meta }));
     await this.#store.deleteDocument(current.ref);
   }
 
@@ -236,51 +332,64 @@ export class ProcLedger {
     return this.#store.readTransitions(ref, options);
   }
 
-  #record(
-    ref: ProcRef,
-    seq: number,
-    from: ProcessStatus | null,
-    next: ProcMachineState | null,
-    meta: TransitionMeta,
-  ): TransitionRecord {
-    return {
-      kind: ref.kind,
-      proc: ref.id,
-      seq,
-      from,
-      to: next?.status ?? null,
-      cause: meta.cause,
-      event: meta.event,
-      at: meta.at,
-      worker: meta.worker,
-      run_id: meta.runId,
-      write_id: randomUUID(),
-      machine: { id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION },
-      snapshot: next === null ? null : persistedSnapshotOf(next),
-    };
-  }
-
   async #insert(record: TransitionRecord): Promise<void> {
-    const ref = { kind: record.kind, id: record.proc };
+    let result: TransitionInsertResult;
     try {
-      await this.#store.insertTransition(record);
+      result = await this.#inserts.submit(record);
     } catch (error) {
-      if (error instanceof TransitionConflictError) throw error;
-      // The insert may have landed before the failure was reported: look for our own record.
-      const landed = await this.#store.readTransition(ref, record.seq).catch(() => undefined);
+      // The command failed; the insert may still have landed: look for our own record.
+      const landed = await this.recordAt({ kind: record.kind, id: record.proc }, record.seq).catch(() => undefined);
       if (landed?.write_id === record.write_id) return;
       if (landed !== undefined) throw new TransitionConflictError(record.kind, record.proc, record.seq);
-      throw error instanceof PersistenceError ? error : new PersistenceError(`recording ${record.kind} ${record.proc} #${record.seq} failed: ${problemsOf(error)}`, { cause: error });
+      throw error instanceof PersistenceError
+        ? error
+        : new PersistenceError(`recording ${record.kind} ${record.proc} #${record.seq} failed: ${problemsOf(error)}`, { kind: record.kind, id: record.proc, cause: error });
+    }
+    if (result.status === 'conflict') throw new TransitionConflictError(record.kind, record.proc, record.seq);
+    if (result.status === 'failed') throw result.error;
+  }
+
+  /**
+   * Copies a record onto its document. A failure is reported and returned, never thrown: the
+   * ledger decided, and the copy is repaired on the next load.
+   */
+  async #copy(record: TransitionRecord, init?: Readonly<Record<string, unknown>>): Promise<true | unknown> {
+    if (record.snapshot === null) return true;
+    const ref = { kind: record.kind, id: record.proc };
+    try {
+      await this.#copies.submit({ ref, fields: encodeProcFields(stateOfSnapshot(record.snapshot), record.seq), init });
+      return true;
+    } catch (error) {
+      this.#onCopyError(error, ref, record.seq);
+      return error;
     }
   }
 
-  async #copy(record: TransitionRecord, init?: Readonly<Record<string, unknown>>): Promise<void> {
+  /** Writes the document of a record that has none (or only the user's plain one). */
+  async #materialize(record: TransitionRecord, init: Readonly<Record<string, unknown>>, missing: boolean): Promise<void> {
     if (record.snapshot === null) return;
     const ref = { kind: record.kind, id: record.proc };
-    try {
-      await this.#store.writeDocument(ref, encodeProcFields(stateOfSnapshot(record.snapshot), record.seq), init);
-    } catch (error) {
-      this.#onCopyError(error, ref, record.seq);
+    const fields = encodeProcFields(stateOfSnapshot(record.snapshot), record.seq);
+    if (missing) {
+      const made = await this.#newDocuments.submit({ ref, fields, init });
+      if (made.status === 'inserted') return;
+      if (made.status === 'failed') throw made.error;
+    }
+    // The user's own document (or one made since we looked): adopt it, keeping its fields.
+    await this.#copies.submit({ ref, fields, init });
+  }
+}
+
+/** One write per document, the latest: copies of one proc queued together need only the newest. */
+function latestPerDocument(writes: readonly DocumentWrite[]): DocumentWrite[] {
+  const latest = new Map<string, DocumentWrite>();
+  for (const write of writes) {
+    const key = keyOf(write.ref);
+    const seen = latest.get(key);
+    if (seen === undefined || seen.fields.sync_counter < write.fields.sync_counter) {
+      // Fields given at creation must survive a later copy in the same batch.
+      latest.set(key, seen?.init === undefined || write.init !== undefined ? write : { ...write, init: seen.init });
     }
   }
+  return [...latest.values()];
 }

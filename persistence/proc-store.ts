@@ -1,18 +1,25 @@
 /**
  * The store port: the few primitive operations procstate needs from a database.
  *
- * Design. Correctness rests on one primitive only: {@link ProcStore.insertTransition}, an
- * insert under a unique (kind, proc, seq) key that exactly one writer can win. That is the one
- * arbiter MongoDB, FerretDB and every MongoDB-compatible server all provide atomically. Every
- * other write here is allowed to be non-atomic (FerretDB's filtered updates are not): the
- * proc document is a *copy* of the ledger head that may lag but never lead, and
- * {@link ProcLedger} repairs it. Leases have one writer each, their holder.
+ * Design. Correctness rests on one primitive only: {@link ProcStore.insertTransitions}, inserts
+ * under a unique (kind, proc, seq) key that exactly one writer can win. That is the one arbiter
+ * MongoDB, FerretDB and every MongoDB-compatible server all provide atomically. Every other write
+ * here is allowed to be non-atomic (FerretDB's filtered updates are not): the proc document is a
+ * *copy* of the ledger head that may lag but never lead, and {@link ProcLedger} repairs it. Leases
+ * have one writer each, their holder.
+ *
+ * Writes take batches, because at scale the cost that matters is round trips: a store sends a
+ * batch in as few commands as its server allows (one `insertMany`, one `bulkWrite`), and the
+ * ledger's group commit hands it whatever queued while the previous round trip was in flight.
+ * Within a batch every item keeps its own outcome: a conflict on one record says nothing about
+ * the next.
  *
  * Non-goals: no transactions, no query language, no change streams. A store never opens or
  * owns a client; it is given its collections (or maps) and uses them.
  *
  * Every adapter must pass the contract suite in `test/contract/proc-store.contract.ts`.
  */
+import type { PersistenceError } from '../machines/errors.js';
 import type { ProcRef } from '../machines/proc-context.js';
 import type { ProcessStatus } from '../machines/process-status.js';
 import type {
@@ -24,14 +31,43 @@ import type {
   TransitionRecord,
 } from './records.js';
 
-/** Outcome of {@link ProcStore.writeDocument}. */
-export type WriteDocumentResult =
-  /** The document now reflects the given sequence number. */
-  | 'written'
-  /** The document already reflected this or a later sequence number; nothing was written. */
-  | 'superseded'
-  /** No document with that id exists (and none was to be created); nothing was written. */
-  | 'missing';
+/** Outcome of one record of {@link ProcStore.insertTransitions}. */
+export type TransitionInsertResult =
+  /** The record was inserted: its transition happened. */
+  | { readonly status: 'inserted' }
+  /** A record with its key exists: another writer won, nothing was written. */
+  | { readonly status: 'conflict' }
+  /** The server refused this record (e.g. a value it cannot store); nothing was written. */
+  | { readonly status: 'failed'; readonly error: PersistenceError };
+
+/** Outcome of one document of {@link ProcStore.insertDocuments}. */
+export type DocumentInsertResult =
+  | { readonly status: 'inserted' }
+  /** A document with that id exists; nothing was written. */
+  | { readonly status: 'exists' }
+  | { readonly status: 'failed'; readonly error: PersistenceError };
+
+/** A ledger record's key. */
+export interface RecordKey {
+  readonly ref: ProcRef;
+  readonly seq: number;
+}
+
+/** A new document: procstate's fields and the user's own. */
+export interface NewDocument {
+  readonly ref: ProcRef;
+  readonly fields: ProcDocumentFields;
+  /** The user's fields (given at creation, e.g. the parent key). */
+  readonly init: Readonly<Record<string, unknown>>;
+}
+
+/** A copy of a ledger record onto an existing document. */
+export interface DocumentWrite {
+  readonly ref: ProcRef;
+  readonly fields: ProcDocumentFields;
+  /** User fields to set as well, when a creation adopts the user's own document. */
+  readonly init?: Readonly<Record<string, unknown>> | undefined;
+}
 
 /** Options of {@link ProcStore.readTransitions}. */
 export interface ReadTransitionsOptions {
@@ -51,30 +87,22 @@ export interface FindByStatusOptions {
   readonly where?: FieldFilter | undefined;
 }
 
-/** What a store can do beyond the contract; adapters declare it, callers may adapt. */
-export interface ProcStoreCapabilities {
-  /** Conditional document updates are atomic (true on MongoDB, false on FerretDB). @defaultValue false */
-  readonly atomicConditionalUpdates: boolean;
-  /** State survives the process (false for the memory store). */
-  readonly durable: boolean;
-}
-
 /** The port every store implements. All methods validate their inputs' shapes. */
 export interface ProcStore {
   /** A short name for logs (`memory`, `mongodb`). */
   readonly name: string;
-  /** What this store can do. */
-  readonly capabilities: ProcStoreCapabilities;
 
   /**
-   * Inserts a ledger record. The unique (kind, proc, seq) key decides: the first insert of a
-   * key wins, every later one throws `TransitionConflictError` and writes nothing.
-   * @throws TransitionConflictError when the key exists; PersistenceError on store failure.
+   * Inserts ledger records, each under its unique (kind, proc, seq) key: the first insert of a
+   * key wins, every later one is a `conflict` and writes nothing. Results are in input order;
+   * two records of one batch with the same key are decided in input order.
+   * @throws PersistenceError when the command itself failed; then any of the records may or
+   * may not have landed (the ledger finds out by reading them back).
    */
-  insertTransition(record: TransitionRecord): Promise<void>;
+  insertTransitions(records: readonly TransitionRecord[]): Promise<TransitionInsertResult[]>;
 
-  /** The record with exactly this sequence number, if present. */
-  readTransition(ref: ProcRef, seq: number): Promise<TransitionRecord | undefined>;
+  /** The records with exactly these keys, in input order (undefined where there is none). */
+  readTransitionsAt(keys: readonly RecordKey[]): Promise<Array<TransitionRecord | undefined>>;
 
   /** Records of one proc in ascending sequence order. */
   readTransitions(ref: ProcRef, options?: ReadTransitionsOptions): Promise<TransitionRecord[]>;
@@ -100,11 +128,21 @@ export interface ProcStore {
   readDocument(ref: ProcRef): Promise<StoredDocument | undefined>;
 
   /**
-   * Writes procstate's fields onto the document, unless it already reflects
-   * `fields.sync_counter` or later. Never touches other fields, except `init`, which is set
-   * when given (creation). Creates the document only when `init` is given.
+   * The `sync_counter` of each of these documents of a kind that exists and has one, in as
+   * few queries as the server allows (the sweep's repair pass compares them with ledger heads).
    */
-  writeDocument(ref: ProcRef, fields: ProcDocumentFields, init?: Readonly<Record<string, unknown>>): Promise<WriteDocumentResult>;
+  readSyncCounters(kind: string, ids: readonly string[]): Promise<Map<string, number>>;
+
+  /** Inserts new documents; one whose id exists is left as it is (`exists`). */
+  insertDocuments(documents: readonly NewDocument[]): Promise<DocumentInsertResult[]>;
+
+  /**
+   * Copies ledger records onto existing documents: each write lands unless its document
+   * already reflects `fields.sync_counter` or later, and touches no field but procstate's own
+   * (and `init`'s, when given). A write whose document does not exist does nothing.
+   * @throws PersistenceError when a write could not be made (the copies lag; the ledger repairs them).
+   */
+  writeDocuments(writes: readonly DocumentWrite[]): Promise<void>;
 
   /** Deletes the document, if present. */
   deleteDocument(ref: ProcRef): Promise<void>;
@@ -126,8 +164,8 @@ export interface ProcStore {
    */
   findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]>;
 
-  /** Creates or renews a lease; called only by the lease's holder. */
-  writeLease(lease: LeaseRecord): Promise<void>;
+  /** Creates or renews leases; called only by each lease's holder. */
+  writeLeases(leases: readonly LeaseRecord[]): Promise<void>;
 
   /** The lease of a run, if one was written. */
   readLease(ref: ProcRef, runId: string): Promise<LeaseRecord | undefined>;

@@ -2,14 +2,18 @@
  * The persisted shapes: the transition record (the ledger), the processing fields of a Proc
  * document (NOMAD's names), and lease records. Types only.
  */
+import { randomUUID } from 'node:crypto';
+import { persistedSnapshotOf } from '../machines/persisted-snapshot.js';
+import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from '../machines/machine-identity.js';
 import type {
   CurrentCall,
   CurrentRun,
   PersistedProcSnapshot,
   ProcessCall,
+  ProcMachineState,
   ProcRef,
 } from '../machines/proc-context.js';
-import type { ProcessStatus } from '../machines/process-status.js';
+import { PROCESS_STATUSES, type ProcessStatus } from '../machines/process-status.js';
 
 /** Machine id and version stored with every snapshot. */
 export interface MachineStamp {
@@ -60,6 +64,58 @@ export interface TransitionRecord {
   readonly init?: Readonly<Record<string, unknown>> | undefined;
   /** Legacy values the datafix removed or replaced, kept so nothing is lost. */
   readonly legacy?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Who writes a record, when, and why. */
+export interface TransitionMeta {
+  /** The event type, or a {@link RecordCause}. */
+  readonly cause: string;
+  /** The event's payload (without `type` and `at`), for the history. */
+  readonly event: Readonly<Record<string, unknown>> | null;
+  readonly at: Date;
+  readonly worker: string | null;
+  readonly runId: string | null;
+}
+
+/** What {@link transitionRecord} builds a record from. */
+export interface TransitionRecordInput {
+  readonly ref: ProcRef;
+  readonly seq: number;
+  /** The status before; null for a record that creates (or migrates) the proc. */
+  readonly from: ProcessStatus | null;
+  /** The state after; null for the record that ends a deleted proc. */
+  readonly state: ProcMachineState | null;
+  readonly meta: TransitionMeta;
+  /** The user's fields of a new document, kept so a document lost during creation can be rebuilt. */
+  readonly init?: Readonly<Record<string, unknown>> | undefined;
+  /** Legacy values a migration removed or replaced. */
+  readonly legacy?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * The one builder of ledger records: the runtime's transitions, creations, deletions and the
+ * datafix's migrations all come from here, with this build's machine stamp and a fresh
+ * `write_id`. Pure but for the random id.
+ */
+export function transitionRecord(input: TransitionRecordInput): TransitionRecord {
+  const { ref, seq, from, state, meta } = input;
+  return {
+    kind: ref.kind,
+    proc: ref.id,
+    seq,
+    from,
+    to: state?.status ?? null,
+    cause: meta.cause,
+    event: meta.event,
+    at: meta.at,
+    worker: meta.worker,
+    run_id: meta.runId,
+    write_id: randomUUID(),
+    machine: { id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION },
+    snapshot: state === null ? null : persistedSnapshotOf(state),
+    ...(input.init === undefined ? {} : { init: input.init }),
+    ...(input.legacy === undefined ? {} : { legacy: input.legacy }),
+  };
 }
 
 /** Bookkeeping procstate keeps under `procstate` on the document. */
@@ -126,6 +182,11 @@ export interface LeaseRecord {
 
 /** Number of procs in each status. */
 export type StatusCounts = Record<ProcessStatus, number>;
+
+/** Zero for every status. */
+export function emptyStatusCounts(): StatusCounts {
+  return Object.fromEntries(PROCESS_STATUSES.map((status) => [status, 0])) as StatusCounts;
+}
 
 /** Equality on one user field, e.g. the parent key of a child kind (`upload_id`). */
 export interface FieldFilter {

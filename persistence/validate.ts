@@ -2,7 +2,7 @@
  * Input checks that run before anything reaches a store, so that no filter is ever built from
  * unchecked input (an id like `{ $ne: null }` is refused here, with a typed error).
  */
-import { InvalidArgumentError } from '../src/errors.js';
+import { InvalidArgumentError } from '../machines/errors.js';
 import type { ProcRef } from '../machines/proc-context.js';
 import type { FieldFilter } from './records.js';
 import { PROC_FIELD_NAMES } from './records.js';

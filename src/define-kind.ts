@@ -1,7 +1,7 @@
 /**
  * Kinds of proc and their processes, as users define them.
  */
-import { InvalidDefinitionError } from './errors.js';
+import { InvalidDefinitionError } from '../machines/errors.js';
 import type { ProcessContext } from './process-context.js';
 import type { ProcessResult } from '../machines/process-status.js';
 

@@ -1,7 +1,8 @@
 /**
  * The embedded default scheduler: jobs run in this process, as soon as a slot is free.
  */
-import { jobKey, type JobHandler, type ProcJob, type Scheduler } from './scheduler.js';
+import { ClosedError, InvalidArgumentError } from '../machines/errors.js';
+import { runKeysOf, type JobHandler, type ProcJob, type Scheduler } from './scheduler.js';
 
 /** Options of {@link InProcessScheduler}. */
 export interface InProcessSchedulerOptions {
@@ -38,6 +39,7 @@ export class InProcessScheduler implements Scheduler {
   readonly #redeliver: (job: ProcJob) => boolean;
   readonly #onError: (error: unknown, job: ProcJob) => void;
   readonly #queue: QueuedJob[] = [];
+  /** Run keys of the jobs running now, counted (a key may run twice under redelivery). */
   readonly #active = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #idleWaiters = new Set<() => void>();
@@ -48,7 +50,7 @@ export class InProcessScheduler implements Scheduler {
 
   constructor(options: InProcessSchedulerOptions = {}) {
     const concurrency = options.concurrency ?? 8;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be a positive integer, got ${String(concurrency)}.`);
     this.#concurrency = concurrency;
     this.#redeliver = options.redeliver ?? (() => false);
     this.#onError = options.onError ?? (() => undefined);
@@ -60,15 +62,17 @@ export class InProcessScheduler implements Scheduler {
     this.#pump();
   }
 
-  async dispatch(job: ProcJob): Promise<string> {
-    if (this.#draining) throw new Error('the in-process scheduler is draining and takes no new jobs');
-    const jobId = `mem-${this.#nextId++}`;
-    this.#enqueue({ job, jobId, redelivery: false });
-    return jobId;
+  async dispatch(jobs: readonly ProcJob[]): Promise<string[]> {
+    if (this.#draining) throw new ClosedError('The in-process scheduler is draining and takes no new jobs.');
+    return jobs.map((job) => {
+      const jobId = `mem-${this.#nextId++}`;
+      this.#enqueue({ job, jobId, redelivery: false });
+      return jobId;
+    });
   }
 
   async schedule(job: ProcJob, at: Date): Promise<string> {
-    if (this.#draining) throw new Error('the in-process scheduler is draining and takes no new jobs');
+    if (this.#draining) throw new ClosedError('The in-process scheduler is draining and takes no new jobs.');
     const jobId = `mem-${this.#nextId++}`;
     const delay = Math.max(0, at.getTime() - Date.now());
     const timer = setTimeout(() => {
@@ -80,9 +84,8 @@ export class InProcessScheduler implements Scheduler {
     return jobId;
   }
 
-  async isQueued(job: ProcJob): Promise<boolean> {
-    const key = jobKey(job);
-    return (this.#active.get(key) ?? 0) > 0 || this.#queue.some((queued) => jobKey(queued.job) === key);
+  async queuedRuns(): Promise<ReadonlySet<string>> {
+    return new Set([...this.#active.keys(), ...this.#queue.flatMap((queued) => runKeysOf(queued.job))]);
   }
 
   /** Jobs waiting for a slot plus jobs running. */
@@ -117,16 +120,18 @@ export class InProcessScheduler implements Scheduler {
     if (handler === undefined) return;
     while (this.#running < this.#concurrency && this.#queue.length > 0) {
       const queued = this.#queue.shift() as QueuedJob;
-      const key = jobKey(queued.job);
+      const keys = runKeysOf(queued.job);
       this.#running += 1;
-      this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
+      for (const key of keys) this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
       void handler(queued.job, { jobId: queued.jobId })
         .catch((error: unknown) => this.#onError(error, queued.job))
         .finally(() => {
           this.#running -= 1;
-          const remaining = (this.#active.get(key) ?? 1) - 1;
-          if (remaining === 0) this.#active.delete(key);
-          else this.#active.set(key, remaining);
+          for (const key of keys) {
+            const remaining = (this.#active.get(key) ?? 1) - 1;
+            if (remaining === 0) this.#active.delete(key);
+            else this.#active.set(key, remaining);
+          }
           if (!queued.redelivery && !this.#draining && this.#redeliver(queued.job)) {
             this.#queue.push({ ...queued, redelivery: true });
           }

@@ -2,16 +2,14 @@
  * `procstate`: explicit, persisted, corruption-proof process status for long-running work.
  * @module procstate
  */
-export { createProcRuntime } from './runtime.js';
-export type {
-  ProcRuntime,
-  ProcRuntimeOptions,
-  CreateOptions,
-  WaitOptions,
-  TransitionNotice,
-  SweepReport,
-  RuntimeLogger,
-} from './runtime.js';
+export { createProcRuntime } from './runtime/create-proc-runtime.js';
+export type { ProcRuntimeOptions } from './runtime/create-proc-runtime.js';
+export type { ProcRuntime, BulkResult } from './runtime/proc-runtime.js';
+export type { CreateOptions, CreateItem, CallItem } from './runtime/calls.js';
+export type { WaitOptions } from './runtime/wait-for.js';
+export type { TransitionNotice } from './runtime/notices.js';
+export type { SweepReport } from './runtime/sweep.js';
+export type { RuntimeLogger } from './runtime/logger.js';
 export { defineKind } from './define-kind.js';
 export type {
   KindDefinition,
@@ -25,11 +23,14 @@ export type { ProcessContext, ChildCounts, ChildStart } from './process-context.
 export type { ProcSnapshot, QueuedProcess } from './proc-snapshot.js';
 export { InProcessScheduler } from './in-process-scheduler.js';
 export type { InProcessSchedulerOptions } from './in-process-scheduler.js';
-export { jobKey } from './scheduler.js';
-export type { Scheduler, ProcJob, RunJob, JoinJob, TimeoutJob, JobDelivery, JobHandler } from './scheduler.js';
+export { runKey, runKeysOf } from './scheduler.js';
+export type { Scheduler, ProcJob, RunJob, RunBatchJob, BatchedRun, JoinJob, TimeoutJob, JobDelivery, JobHandler } from './scheduler.js';
 export {
   ErrorCode,
   ProcstateError,
+  ProcstateMisuseError,
+  ProcstateRuntimeError,
+  ClosedError,
   UnknownKindError,
   UnknownProcessError,
   InvalidArgumentError,
@@ -49,7 +50,8 @@ export {
   ProcessFailure,
   SoftTimeLimitExceeded,
   WorkerShutdown,
-} from './errors.js';
+} from '../machines/errors.js';
+export type { ProcstateErrorOptions } from '../machines/errors.js';
 export {
   ProcessStatus,
   ProcessResult,

@@ -9,14 +9,15 @@
  * understands, the Stately inspector included.
  */
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { applyProcEvent, toPersistedSnapshot } from '../machines/apply-event.js';
+import { applyProcEvent } from '../machines/apply-event.js';
+import { persistedSnapshotOf, stateOfSnapshot } from '../machines/persisted-snapshot.js';
 import type { ProcMachineState } from '../machines/proc-context.js';
 import type { ProcEvent } from '../machines/proc-events.js';
 import { procMachine } from '../machines/proc-machine.js';
 import { procMachineToJson } from '../machines/diagram.js';
 import { isProcessing, type ProcessStatus } from '../machines/process-status.js';
 import type { StoredProc } from '../persistence/proc-ledger.js';
-import { canonicalJson, stateOfSnapshot } from '../persistence/proc-document.js';
+import { canonicalJson } from '../persistence/proc-document.js';
 import { RecordCause, type TransitionRecord } from '../persistence/records.js';
 
 /** What XState's `inspect` option accepts: an observer or a plain callback. */
@@ -82,7 +83,7 @@ export class LiveInspection {
     existing?.actor.stop();
     const actor = createActor(procMachine, {
       id: key,
-      snapshot: toPersistedSnapshot(proc.state) as never,
+      snapshot: persistedSnapshotOf(proc.state) as never,
       inspect: this.#inspect,
       input: { parent: proc.state.context.parent },
     });

@@ -5,6 +5,10 @@
  * lost: the ledger makes a duplicate start a no-op, fences a stale run, and the sweep re-sends
  * or fails a call no worker took. Implementations: {@link InProcessScheduler} (embedded
  * default) and the Agenda scheduler in `procstate/agenda`.
+ *
+ * Jobs are dispatched in batches (one round trip for many jobs where the scheduler's store
+ * allows), and one job may carry many runs ({@link RunBatchJob}): at NOMAD's scale the cost of
+ * a job — locking it, completing it — is what has to be shared.
  */
 
 /** Run the pending call `callId` of a proc. */
@@ -17,6 +21,36 @@ export interface RunJob {
   readonly id: string;
   /** The call to start; a job for a call that is no longer pending does nothing. */
   readonly callId: string;
+  /**
+   * The sequence number of the record that made the call pending: the worker reads that one
+   * record instead of loading the proc. @defaultValue the worker loads the proc
+   */
+  readonly seq?: number | undefined;
+}
+
+/** One run of a {@link RunBatchJob}. */
+export interface BatchedRun {
+  /** The proc's id. */
+  readonly id: string;
+  /** The call to start. */
+  readonly callId: string;
+  /** As {@link RunJob.seq}. */
+  readonly seq?: number | undefined;
+}
+
+/**
+ * Run the pending calls of several procs of one kind (e.g. children of one parent): one job,
+ * one lock, one completion, while every proc still starts through its own ledger insert. A
+ * duplicate delivery starts nothing twice; a worker that dies mid-batch leaves the procs it
+ * did not start PENDING, for the job's redelivery or the sweep.
+ */
+export interface RunBatchJob {
+  /** The job's sort. */
+  readonly type: 'runs';
+  /** The procs' kind. */
+  readonly kind: string;
+  /** The runs, started in this order as slots free up. */
+  readonly runs: readonly BatchedRun[];
 }
 
 /** Join a proc waiting for its children, if none is processing. */
@@ -44,7 +78,7 @@ export interface TimeoutJob {
 }
 
 /** Any job procstate schedules. */
-export type ProcJob = RunJob | JoinJob | TimeoutJob;
+export type ProcJob = RunJob | RunBatchJob | JoinJob | TimeoutJob;
 
 /** What a scheduler tells the handler about the delivery. */
 export interface JobDelivery {
@@ -52,6 +86,11 @@ export interface JobDelivery {
   readonly jobId: string;
   /** Extends the scheduler's own lock on the job, if it has one (Agenda's `touch`). */
   readonly touch?: (() => Promise<void>) | undefined;
+  /**
+   * How often a handler that keeps a job long (a batch waiting for free slots) should call
+   * `touch`, when the scheduler's lock expires. @defaultValue never
+   */
+  readonly keepAliveMs?: number | undefined;
 }
 
 /** Handles one delivered job; resolves when the work is done. */
@@ -63,27 +102,36 @@ export interface Scheduler {
   readonly name: string;
   /** Delivers jobs to `handler` from now on. */
   start(handler: JobHandler): Promise<void>;
-  /** Queues a job to run as soon as a worker is free; returns the scheduler's job id. */
-  dispatch(job: ProcJob): Promise<string>;
+  /**
+   * Queues jobs to run as soon as a worker is free, in as few round trips as the scheduler's
+   * store allows; returns the scheduler's job ids, in order.
+   */
+  dispatch(jobs: readonly ProcJob[]): Promise<string[]>;
   /** Queues a job to run at `at`; returns the scheduler's job id. */
   schedule(job: ProcJob, at: Date): Promise<string>;
   /**
-   * Whether a job equal to `job` is queued or running. `undefined` means the scheduler cannot
-   * tell, and the sweep then relies on time alone.
+   * The {@link runKey}s of every call whose run job (alone or in a batch) is queued or running,
+   * read in one go for the sweep. `undefined` means the scheduler cannot tell, and the sweep
+   * then relies on time alone.
    */
-  isQueued(job: ProcJob): Promise<boolean | undefined>;
+  queuedRuns(): Promise<ReadonlySet<string> | undefined>;
   /** Stops taking jobs and waits up to `timeoutMs` for running ones; returns how many still run. */
   drain(timeoutMs: number): Promise<number>;
 }
 
-/** A key that identifies equal jobs. */
-export function jobKey(job: ProcJob): string {
+/** The key of one call's run, as {@link Scheduler.queuedRuns} reports it. */
+export function runKey(kind: string, id: string, callId: string): string {
+  return `${kind}\u0000${id}\u0000${callId}`;
+}
+
+/** The runs a job starts, as keys (none for joins and timeouts). */
+export function runKeysOf(job: ProcJob): string[] {
   switch (job.type) {
     case 'run':
-      return `run\u0000${job.kind}\u0000${job.id}\u0000${job.callId}`;
-    case 'join':
-      return `join\u0000${job.kind}\u0000${job.id}`;
-    case 'timeout':
-      return `timeout\u0000${job.kind}\u0000${job.id}\u0000${job.runId}\u0000${job.limit}`;
+      return [runKey(job.kind, job.id, job.callId)];
+    case 'runs':
+      return job.runs.map((run) => runKey(job.kind, run.id, run.callId));
+    default:
+      return [];
   }
 }

@@ -1,25 +1,26 @@
 /**
  * The embedded default store: everything in memory, the same semantics as the MongoDB store.
- * Values are cloned on the way in and out, so callers can never alias stored state.
+ *
+ * Stored values are deep-frozen copies, so a caller can never alias (or change) stored state:
+ * what goes in is copied once, what comes out is the frozen value itself. That is what keeps the
+ * embedded store cheap — the earlier design cloned every record and document on the way in and
+ * on the way out. Status queries use per-field indexes, so that a join check over one parent's
+ * children does not copy every document of the kind.
  */
+import { TransitionConflictError } from '../../machines/errors.js';
 import type { ProcRef } from '../../machines/proc-context.js';
 import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-status.js';
-import { TransitionConflictError } from '../../src/errors.js';
 import type {
+  DocumentInsertResult,
+  DocumentWrite,
   FindByStatusOptions,
+  NewDocument,
   ProcStore,
-  ProcStoreCapabilities,
   ReadTransitionsOptions,
-  WriteDocumentResult,
+  RecordKey,
+  TransitionInsertResult,
 } from '../proc-store.js';
-import type {
-  FieldFilter,
-  LeaseRecord,
-  ProcDocumentFields,
-  StatusCounts,
-  StoredDocument,
-  TransitionRecord,
-} from '../records.js';
+import { emptyStatusCounts, type FieldFilter, type LeaseRecord, type StatusCounts, type StoredDocument, type TransitionRecord } from '../records.js';
 import { assertFieldFilter, assertKindName, assertProcRef, assertSeq } from '../validate.js';
 
 type MutableDocument = Record<string, unknown> & { _id: string };
@@ -30,9 +31,24 @@ interface ProcLedgerRecords {
   readonly ordered: TransitionRecord[];
 }
 
-/** Zero for every status. */
-export function emptyStatusCounts(): StatusCounts {
-  return Object.fromEntries(PROCESS_STATUSES.map((status) => [status, 0])) as StatusCounts;
+/** The documents of one kind, with the indexes status queries use. */
+interface KindDocuments {
+  readonly byId: Map<string, StoredDocument>;
+  /** field → value → ids; built the first time a field is queried, then kept up to date. */
+  readonly byField: Map<string, Map<unknown, Set<string>>>;
+}
+
+/** A deep copy of plain data (dates kept), frozen all the way down. */
+function frozenCopy<T>(value: T): T {
+  return deepFreeze(structuredClone(value));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (!(value instanceof Date)) for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
 }
 
 /**
@@ -47,10 +63,9 @@ export function emptyStatusCounts(): StatusCounts {
  */
 export class MemoryProcStore implements ProcStore {
   readonly name = 'memory';
-  readonly capabilities: ProcStoreCapabilities = Object.freeze({ atomicConditionalUpdates: true, durable: false });
 
   readonly #ledgers = new Map<string, Map<string, ProcLedgerRecords>>();
-  readonly #documents = new Map<string, Map<string, MutableDocument>>();
+  readonly #documents = new Map<string, KindDocuments>();
   readonly #leases = new Map<string, LeaseRecord>();
 
   #ledger(ref: ProcRef): ProcLedgerRecords {
@@ -61,45 +76,49 @@ export class MemoryProcStore implements ProcStore {
     return records;
   }
 
-  #documentsOf(kind: string): Map<string, MutableDocument> {
+  #kind(kind: string): KindDocuments {
     let documents = this.#documents.get(kind);
-    if (documents === undefined) this.#documents.set(kind, (documents = new Map()));
+    if (documents === undefined) this.#documents.set(kind, (documents = { byId: new Map(), byField: new Map() }));
     return documents;
   }
 
-  async insertTransition(record: TransitionRecord): Promise<void> {
-    const ref = { kind: record.kind, id: record.proc };
-    assertProcRef(ref);
-    assertSeq(record.seq);
-    const records = this.#ledger(ref);
-    if (records.bySeq.has(record.seq)) throw new TransitionConflictError(record.kind, record.proc, record.seq);
-    const stored = structuredClone(record);
-    records.bySeq.set(record.seq, stored);
-    // Records nearly always arrive in order; keep the list sorted without sorting it.
-    const last = records.ordered[records.ordered.length - 1];
-    if (last === undefined || last.seq < record.seq) records.ordered.push(stored);
-    else records.ordered.splice(records.ordered.findIndex((existing) => existing.seq > record.seq), 0, stored);
+  async insertTransitions(records: readonly TransitionRecord[]): Promise<TransitionInsertResult[]> {
+    for (const record of records) {
+      assertProcRef({ kind: record.kind, id: record.proc });
+      assertSeq(record.seq);
+    }
+    return records.map((record) => {
+      const ledger = this.#ledger({ kind: record.kind, id: record.proc });
+      if (ledger.bySeq.has(record.seq)) return { status: 'conflict' };
+      const stored = frozenCopy(record);
+      ledger.bySeq.set(record.seq, stored);
+      // Records nearly always arrive in order; keep the list sorted without sorting it.
+      const last = ledger.ordered[ledger.ordered.length - 1];
+      if (last === undefined || last.seq < record.seq) ledger.ordered.push(stored);
+      else ledger.ordered.splice(ledger.ordered.findIndex((existing) => existing.seq > record.seq), 0, stored);
+      return { status: 'inserted' };
+    });
   }
 
-  async readTransition(ref: ProcRef, seq: number): Promise<TransitionRecord | undefined> {
-    assertProcRef(ref);
-    assertSeq(seq);
-    const record = this.#ledger(ref).bySeq.get(seq);
-    return record === undefined ? undefined : structuredClone(record);
+  async readTransitionsAt(keys: readonly RecordKey[]): Promise<Array<TransitionRecord | undefined>> {
+    for (const { ref, seq } of keys) {
+      assertProcRef(ref);
+      assertSeq(seq);
+    }
+    return keys.map(({ ref, seq }) => this.#ledgers.get(ref.kind)?.get(ref.id)?.bySeq.get(seq));
   }
 
   async readTransitions(ref: ProcRef, options: ReadTransitionsOptions = {}): Promise<TransitionRecord[]> {
     assertProcRef(ref);
     const fromSeq = options.fromSeq ?? 1;
     const selected = this.#ledger(ref).ordered.filter((record) => record.seq >= fromSeq);
-    return structuredClone(options.limit === undefined ? selected : selected.slice(0, options.limit));
+    return options.limit === undefined ? selected : selected.slice(0, options.limit);
   }
 
   async readHead(ref: ProcRef): Promise<TransitionRecord | undefined> {
     assertProcRef(ref);
     const { ordered } = this.#ledger(ref);
-    const head = ordered[ordered.length - 1];
-    return head === undefined ? undefined : structuredClone(head);
+    return ordered[ordered.length - 1];
   }
 
   async trimTransitions(ref: ProcRef, seq: number): Promise<number> {
@@ -127,84 +146,156 @@ export class MemoryProcStore implements ProcStore {
 
   async readDocument(ref: ProcRef): Promise<StoredDocument | undefined> {
     assertProcRef(ref);
-    const document = this.#documentsOf(ref.kind).get(ref.id);
-    return document === undefined ? undefined : structuredClone(document);
+    return this.#documents.get(ref.kind)?.byId.get(ref.id);
   }
 
-  async writeDocument(
-    ref: ProcRef,
-    fields: ProcDocumentFields,
-    init?: Readonly<Record<string, unknown>>,
-  ): Promise<WriteDocumentResult> {
-    assertProcRef(ref);
-    assertSeq(fields.sync_counter);
-    const documents = this.#documentsOf(ref.kind);
-    const existing = documents.get(ref.id);
-    if (existing === undefined) {
-      if (init === undefined) return 'missing';
-      documents.set(ref.id, structuredClone({ ...init, ...fields, _id: ref.id }));
-      return 'written';
+  async readSyncCounters(kind: string, ids: readonly string[]): Promise<Map<string, number>> {
+    assertKindName(kind);
+    const counters = new Map<string, number>();
+    for (const id of ids) {
+      assertProcRef({ kind, id });
+      const counter = this.#documents.get(kind)?.byId.get(id)?.['sync_counter'];
+      if (typeof counter === 'number') counters.set(id, counter);
     }
-    const counter = existing['sync_counter'];
-    if (typeof counter === 'number' && counter >= fields.sync_counter) return 'superseded';
-    documents.set(ref.id, structuredClone({ ...existing, ...(init ?? {}), ...fields, _id: ref.id }));
-    return 'written';
+    return counters;
+  }
+
+  async insertDocuments(documents: readonly NewDocument[]): Promise<DocumentInsertResult[]> {
+    for (const { ref, fields } of documents) {
+      assertProcRef(ref);
+      assertSeq(fields.sync_counter);
+    }
+    return documents.map(({ ref, fields, init }) => {
+      if (this.#kind(ref.kind).byId.has(ref.id)) return { status: 'exists' };
+      this.#put(ref.kind, { ...init, ...fields, _id: ref.id });
+      return { status: 'inserted' };
+    });
+  }
+
+  async writeDocuments(writes: readonly DocumentWrite[]): Promise<void> {
+    for (const { ref, fields } of writes) {
+      assertProcRef(ref);
+      assertSeq(fields.sync_counter);
+    }
+    for (const { ref, fields, init } of writes) {
+      const existing = this.#kind(ref.kind).byId.get(ref.id);
+      if (existing === undefined) continue;
+      const counter = existing['sync_counter'];
+      if (typeof counter === 'number' && counter >= fields.sync_counter) continue;
+      this.#put(ref.kind, { ...existing, ...(init ?? {}), ...fields, _id: ref.id });
+    }
   }
 
   async deleteDocument(ref: ProcRef): Promise<void> {
     assertProcRef(ref);
-    this.#documentsOf(ref.kind).delete(ref.id);
+    this.#remove(ref.kind, ref.id);
   }
 
   /** Stores a document as given, bypassing procstate (for tests and fixtures). */
   async putRawDocument(kind: string, document: MutableDocument): Promise<void> {
     assertProcRef({ kind, id: document._id });
-    this.#documentsOf(kind).set(document._id, structuredClone(document));
+    this.#put(kind, document);
   }
 
-  #matching(kind: string, where: FieldFilter | undefined): MutableDocument[] {
+  #put(kind: string, document: MutableDocument): void {
+    const documents = this.#kind(kind);
+    const stored = frozenCopy(document) as StoredDocument;
+    const previous = documents.byId.get(document._id);
+    for (const [field, index] of documents.byField) {
+      if (previous !== undefined) index.get(previous[field])?.delete(document._id);
+      this.#indexOne(index, stored[field], document._id);
+    }
+    documents.byId.set(document._id, stored);
+  }
+
+  #remove(kind: string, id: string): void {
+    const documents = this.#kind(kind);
+    const previous = documents.byId.get(id);
+    if (previous === undefined) return;
+    for (const [field, index] of documents.byField) index.get(previous[field])?.delete(id);
+    documents.byId.delete(id);
+  }
+
+  #indexOne(index: Map<unknown, Set<string>>, value: unknown, id: string): void {
+    let ids = index.get(value);
+    if (ids === undefined) index.set(value, (ids = new Set()));
+    ids.add(id);
+  }
+
+  /** The ids of a kind whose `field` equals `value`, from an index built on first use. */
+  #idsWhere(kind: string, field: string, value: unknown): Iterable<string> {
+    const documents = this.#kind(kind);
+    let index = documents.byField.get(field);
+    if (index === undefined) {
+      index = new Map();
+      for (const [id, document] of documents.byId) this.#indexOne(index, document[field], id);
+      documents.byField.set(field, index);
+    }
+    return index.get(value) ?? [];
+  }
+
+  /** Documents of a kind in one of the statuses (and matching `where`), unordered. */
+  *#matching(kind: string, statuses: readonly ProcessStatus[], where: FieldFilter | undefined): Generator<StoredDocument> {
     assertKindName(kind);
     if (where !== undefined) assertFieldFilter(where);
-    const all = [...this.#documentsOf(kind).values()];
-    return where === undefined ? all : all.filter((document) => document[where.field] === where.value);
+    const byId = this.#kind(kind).byId;
+    for (const status of statuses) {
+      for (const id of this.#idsWhere(kind, 'process_status', status)) {
+        const document = byId.get(id);
+        if (document !== undefined && (where === undefined || document[where.field] === where.value)) yield document;
+      }
+    }
+  }
+
+  /** The smaller side to scan: the children of one parent, or the documents in one status. */
+  *#scan(kind: string, statuses: readonly ProcessStatus[], where: FieldFilter | undefined): Generator<StoredDocument> {
+    if (where === undefined) {
+      yield* this.#matching(kind, statuses, undefined);
+      return;
+    }
+    assertKindName(kind);
+    assertFieldFilter(where);
+    const byId = this.#kind(kind).byId;
+    for (const id of this.#idsWhere(kind, where.field, where.value)) {
+      const document = byId.get(id);
+      if (document !== undefined && statuses.includes(document['process_status'] as ProcessStatus)) yield document;
+    }
   }
 
   async countByStatus(kind: string, where?: FieldFilter): Promise<StatusCounts> {
     const counts = emptyStatusCounts();
-    for (const document of this.#matching(kind, where)) {
-      const status = document['process_status'];
-      if (typeof status === 'string' && status in counts) counts[status as ProcessStatus] += 1;
-    }
+    for (const document of this.#scan(kind, PROCESS_STATUSES, where)) counts[document['process_status'] as ProcessStatus] += 1;
     return counts;
   }
 
   async anyInStatus(kind: string, statuses: readonly ProcessStatus[], where?: FieldFilter): Promise<boolean> {
-    return this.#matching(kind, where).some((document) => statuses.includes(document['process_status'] as ProcessStatus));
+    for (const _ of this.#scan(kind, statuses, where)) return true;
+    return false;
   }
 
   async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]> {
     const afterId = options.afterId;
-    const selected = this.#matching(kind, options.where)
-      .filter((document) => statuses.includes(document['process_status'] as ProcessStatus))
-      .filter((document) => afterId === undefined || document._id > afterId)
-      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
-      .slice(0, options.limit);
-    return structuredClone(selected);
+    if (afterId !== undefined) assertProcRef({ kind, id: afterId });
+    const selected: StoredDocument[] = [];
+    for (const document of this.#scan(kind, statuses, options.where)) {
+      if (afterId === undefined || document._id > afterId) selected.push(document);
+    }
+    selected.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+    return selected.slice(0, options.limit);
   }
 
   #leaseKey(ref: ProcRef, runId: string): string {
     return `${ref.kind}\u0000${ref.id}\u0000${runId}`;
   }
 
-  async writeLease(lease: LeaseRecord): Promise<void> {
-    assertProcRef({ kind: lease.kind, id: lease.proc });
-    this.#leases.set(this.#leaseKey({ kind: lease.kind, id: lease.proc }, lease.run_id), structuredClone(lease));
+  async writeLeases(leases: readonly LeaseRecord[]): Promise<void> {
+    for (const lease of leases) assertProcRef({ kind: lease.kind, id: lease.proc });
+    for (const lease of leases) this.#leases.set(this.#leaseKey({ kind: lease.kind, id: lease.proc }, lease.run_id), frozenCopy(lease));
   }
 
   async readLease(ref: ProcRef, runId: string): Promise<LeaseRecord | undefined> {
     assertProcRef(ref);
-    const lease = this.#leases.get(this.#leaseKey(ref, runId));
-    return lease === undefined ? undefined : structuredClone(lease);
+    return this.#leases.get(this.#leaseKey(ref, runId));
   }
 
   async deleteLease(ref: ProcRef, runId: string): Promise<void> {

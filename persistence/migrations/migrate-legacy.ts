@@ -9,13 +9,13 @@
  * ledger record (unique key: only one writer ever succeeds) and then updating the document.
  */
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, Db, Document } from 'mongodb';
-import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from '../../machines/machine-identity.js';
-import { decodeProcDocument, encodeProcFields, LEGACY_FIELD_NAMES, persistedSnapshotOf } from '../proc-document.js';
-import { RecordCause } from '../records.js';
+import { InvalidArgumentError, PersistenceError } from '../../machines/errors.js';
+import { decodeProcDocument, encodeProcFields, LEGACY_FIELD_NAMES } from '../proc-document.js';
+import { RecordCause, transitionRecord } from '../records.js';
 import { assertFieldName, assertKindName } from '../validate.js';
-import { DEFAULT_LEDGER_SUFFIX, ledgerRecordId } from '../mongodb/mongo-proc-store.js';
+import { DEFAULT_LEDGER_SUFFIX, ledgerRecordId, toLedgerDocument, type LedgerDocument } from '../mongodb/mongo-proc-store.js';
+import { bulkWriteErrors, DUPLICATE_KEY } from '../mongodb/map-mongo-error.js';
 import {
   AttentionReason,
   isLegacy,
@@ -94,12 +94,10 @@ export function exitCodeOf(report: MigrationReport): 0 | 1 | 2 {
   return report.units.skipped > 0 || report.units.attention > 0 ? 2 : 0;
 }
 
-interface LedgerRecordDocument extends Document {
-  _id: string;
-  proc: string;
-  seq: number;
-  cause: string;
-  legacy?: { before: Record<string, unknown>; absent: string[] };
+/** What a datafix record keeps of the legacy document (see `legacy-tasks.ts`). */
+interface KeptLegacy {
+  readonly before: Readonly<Record<string, unknown>>;
+  readonly absent: readonly string[];
 }
 
 type DocumentState = 'legacy' | 'procstate' | 'plain';
@@ -141,15 +139,15 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
   const batchSize = options.batchSize ?? 100;
   const concurrency = options.concurrency ?? 4;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    throw new RangeError(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`);
+    throw new InvalidArgumentError(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${String(concurrency)}.`);
   }
   const worker = options.worker ?? `${hostname()}:${process.pid}`;
   const db = options.db;
   const parents = db.collection<LegacyDocument>(options.parents);
   const children = db.collection<LegacyDocument>(options.children);
   const ledgers = {
-    parent: db.collection<LedgerRecordDocument>(`${options.parents}${DEFAULT_LEDGER_SUFFIX}`),
-    child: db.collection<LedgerRecordDocument>(`${options.children}${DEFAULT_LEDGER_SUFFIX}`),
+    parent: db.collection<LedgerDocument>(`${options.parents}${DEFAULT_LEDGER_SUFFIX}`),
+    child: db.collection<LedgerDocument>(`${options.children}${DEFAULT_LEDGER_SUFFIX}`),
   };
   const report = emptyReport(dryRun);
 
@@ -227,7 +225,7 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
         if (states[index] !== 'procstate') continue;
         const record = await ledger.findOne({ _id: ledgerRecordId(doc._id, 1) });
         if (record?.cause === RecordCause.MIGRATED && record.legacy !== undefined) {
-          originals.set(doc._id, restoreLegacy(doc, record.legacy));
+          originals.set(doc._id, restoreLegacy(doc, record.legacy as unknown as KeptLegacy));
           converted.add(doc._id);
         }
       }
@@ -259,8 +257,8 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
         const headConversion = conversions.find((conversion) => conversion.id === head._id) as LegacyConversion;
         const memberConversions = conversions.filter((conversion) => conversion.id !== head._id);
         // Children first: a parent whose conversion landed says its unit is complete.
-        await applyConversions(memberConversions, ledgers.child, children, converted);
-        await applyConversions([headConversion], headLedger, orphanOf === null ? parents : children, converted);
+        await applyConversions(memberConversions, childKind, ledgers.child, children, converted);
+        await applyConversions([headConversion], orphanOf === null ? parentKind : childKind, headLedger, orphanOf === null ? parents : children, converted);
       }
       report.units.migrated += 1;
       report.documents.migrated += conversions.filter((conversion) => !converted.has(conversion.id)).length;
@@ -279,42 +277,39 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
 
   async function applyConversions(
     conversions: readonly LegacyConversion[],
-    ledger: Collection<LedgerRecordDocument>,
+    kind: string,
+    ledger: Collection<LedgerDocument>,
     documents: Collection<LegacyDocument>,
     alreadyConverted: ReadonlySet<string>,
   ): Promise<void> {
     const pending = conversions.filter((conversion) => !alreadyConverted.has(conversion.id));
     if (pending.length === 0) return;
     const at = new Date();
-    const records: LedgerRecordDocument[] = pending.map((conversion) => ({
-      _id: ledgerRecordId(conversion.id, 1),
-      proc: conversion.id,
-      seq: 1,
-      from: null,
-      to: conversion.fields.process_status,
-      cause: RecordCause.MIGRATED,
-      event: conversion.event,
-      at,
-      worker,
-      run_id: null,
-      write_id: randomUUID(),
-      machine: { id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION },
-      snapshot: persistedSnapshotOf(conversion.state),
-      legacy: { before: conversion.legacy.before, absent: [...conversion.legacy.absent] },
-    }));
+    const records = pending.map((conversion) =>
+      toLedgerDocument(
+        transitionRecord({
+          ref: { kind, id: conversion.id },
+          seq: 1,
+          from: null,
+          state: conversion.state,
+          meta: { cause: RecordCause.MIGRATED, event: conversion.event, at, worker, runId: null },
+          legacy: { before: conversion.legacy.before, absent: [...conversion.legacy.absent] },
+        }),
+      ),
+    );
     try {
       await ledger.insertMany(records, { ordered: false });
     } catch (error) {
       // A record that exists already was written by an interrupted run of the datafix (fine),
       // or by something else (then the document is not ours to convert).
-      const failures = (error as { writeErrors?: Array<{ index: number; code: number }> }).writeErrors;
+      const failures = bulkWriteErrors(error);
       if (failures === undefined) throw error;
-      for (const failure of Array.isArray(failures) ? failures : [failures]) {
-        if (failure.code !== 11000) throw error;
-        const record = records[failure.index] as LedgerRecordDocument;
+      for (const failure of failures) {
+        if (failure.code !== DUPLICATE_KEY) throw error;
+        const record = records[failure.index] as LedgerDocument;
         const existing = await ledger.findOne({ _id: record._id });
         if (existing?.cause !== RecordCause.MIGRATED) {
-          throw new Error(`${record.proc}: ${AttentionReason.WRITTEN_ELSEWHERE} (${String(existing?.cause)})`);
+          throw new PersistenceError(`${record.proc}: ${AttentionReason.WRITTEN_ELSEWHERE} (${String(existing?.cause)})`, { kind, id: record.proc });
         }
       }
     }

@@ -4,3 +4,4 @@
  */
 export { MongoProcStore, DEFAULT_LEDGER_SUFFIX, DEFAULT_LEASE_COLLECTION } from './mongo-proc-store.js';
 export type { MongoProcStoreOptions, MongoKindCollections } from './mongo-proc-store.js';
+export type { ServerProfile } from '../server-profile.js';

@@ -2,15 +2,21 @@
  * A scheduler on Agenda 6 with its MongoDB backend.
  *
  * Agenda only delivers jobs here: every transition happens inside the job handler (Agenda's
- * event listeners are not awaited), duplicate or stale deliveries — Agenda re-runs a job whose
- * lock expired, and on FerretDB two workers can lock one job — are rejected by the ledger, and
- * the run's lease is renewed together with Agenda's lock (`job.touch()`).
+ * event listeners are not awaited), and the run's lease is renewed together with Agenda's lock
+ * (`job.touch()`). Three things are procstate's own, all through Agenda's pluggable backend:
+ * jobs are locked by an insert that a unique index arbitrates ({@link ClaimingJobRepository}),
+ * so FerretDB's non-atomic `findAndModify` no longer hands one job to two workers; jobs are
+ * dispatched many to one `insertMany`; and one job may carry a batch of runs. Duplicate or stale
+ * deliveries that still happen (a lock that expired) are rejected by the ledger.
  */
 import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type NotificationChannel } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { Db, Document } from 'mongodb';
-import { PersistenceError } from '../errors.js';
-import type { JobDelivery, JobHandler, ProcJob, Scheduler } from '../scheduler.js';
+import { InvalidArgumentError, PersistenceError } from '../../machines/errors.js';
+import { assertServerProfile, detectServerProfile, type ServerProfile } from '../../persistence/server-profile.js';
+import { consoleLogger, reportError, type RuntimeLogger } from '../runtime/logger.js';
+import { runKeysOf, type JobDelivery, type JobHandler, type ProcJob, type Scheduler } from '../scheduler.js';
+import { ClaimingJobRepository } from './claiming-repository.js';
 import { parseJobData, toJobData, type ProcJobData } from './job-data.js';
 import { RedisNotificationChannel } from './redis-notification-channel.js';
 
@@ -18,6 +24,8 @@ import { RedisNotificationChannel } from './redis-notification-channel.js';
 export const AGENDA_JOB_NAME = 'procstate';
 /** The collection Agenda keeps procstate's jobs in. */
 export const DEFAULT_AGENDA_COLLECTION = 'procstate_jobs';
+/** Suffix of the collection holding the claims that decide job locks, after the jobs collection's name. */
+export const CLAIMS_SUFFIX = '_claims';
 
 /** Options of {@link AgendaScheduler}. */
 export interface AgendaSchedulerOptions {
@@ -45,26 +53,36 @@ export interface AgendaSchedulerOptions {
   readonly notificationChannel?: NotificationChannel | undefined;
   /** Handle jobs in this process (false for producers such as the CLI). @defaultValue true */
   readonly work?: boolean | undefined;
+  /**
+   * How the server runs batched commands. @defaultValue asked of the server once (`buildInfo`)
+   */
+  readonly server?: ServerProfile | undefined;
+  /** Where Agenda's own errors (a lock query that failed, a job that could not be saved) go. @defaultValue `console` */
+  readonly logger?: RuntimeLogger | undefined;
 }
+
+/** Claims older than this are purged: far longer than the few hundred milliseconds a claim takes. */
+const CLAIM_RETENTION_MS = 5 * 60_000;
 
 /**
  * A backend whose `connect` never rejects: Agenda's constructor calls it without a `catch`, so a
- * rejection would crash the process. The failure is kept and reported by `start()` instead.
+ * rejection would crash the process. The failure is kept and reported by `start()` instead. Its
+ * repository is the claiming one.
  */
 class GuardedBackend implements AgendaBackend {
   readonly name: string;
+  readonly ownsConnection = false;
+  readonly notificationChannel = undefined;
   failure: unknown;
-  constructor(readonly inner: MongoBackend) {
+  constructor(
+    readonly inner: MongoBackend,
+    readonly repository: ClaimingJobRepository,
+  ) {
     this.name = inner.name;
-  }
-  get repository() {
-    return this.inner.repository;
   }
   get logger() {
     return this.inner.logger;
   }
-  readonly ownsConnection = false;
-  readonly notificationChannel = undefined;
   async connect(): Promise<void> {
     try {
       await this.inner.connect();
@@ -97,21 +115,43 @@ export class AgendaScheduler implements Scheduler {
   readonly name = 'agenda';
   readonly #options: AgendaSchedulerOptions;
   readonly #collection: string;
+  readonly #concurrency: number;
+  readonly #lockLifetimeMs: number;
+  readonly #logger: RuntimeLogger;
+  #server: Promise<ServerProfile> | undefined;
   #agenda: Agenda | undefined;
+  #repository: ClaimingJobRepository | undefined;
   #starting: Promise<Agenda> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #channel: NotificationChannel | undefined;
 
   constructor(options: AgendaSchedulerOptions) {
     const concurrency = options.concurrency ?? 8;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be a positive integer, got ${String(concurrency)}.`);
+    const lockLifetimeMs = options.lockLifetimeMs ?? 600_000;
+    if (!Number.isSafeInteger(lockLifetimeMs) || lockLifetimeMs < 1) throw new InvalidArgumentError(`lockLifetimeMs must be a positive integer, got ${String(lockLifetimeMs)}.`);
+    if (options.server !== undefined) {
+      assertServerProfile(options.server);
+      this.#server = Promise.resolve(options.server);
+    }
     this.#options = options;
     this.#collection = options.collection ?? DEFAULT_AGENDA_COLLECTION;
+    this.#concurrency = concurrency;
+    this.#lockLifetimeMs = lockLifetimeMs;
+    this.#logger = options.logger ?? consoleLogger;
   }
 
   /** The Agenda instance, once started (for dashboards such as Agendash). */
   get agenda(): Agenda | undefined {
     return this.#agenda;
+  }
+
+  #serverProfile(): Promise<ServerProfile> {
+    this.#server ??= detectServerProfile(this.#options.db.admin()).catch((error: unknown) => {
+      this.#server = undefined;
+      throw error;
+    });
+    return this.#server;
   }
 
   async #connect(): Promise<Agenda> {
@@ -120,25 +160,35 @@ export class AgendaScheduler implements Scheduler {
       await this.#options.db.command({ ping: 1 }).catch((error: unknown) => {
         throw new PersistenceError(`the scheduler's database does not answer: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       });
-      const backend = new GuardedBackend(new MongoBackend({ mongo: this.#options.db, collection: this.#collection }));
-      const concurrency = this.#options.concurrency ?? 8;
+      const db = this.#options.db;
+      const inner = new MongoBackend({ mongo: db, collection: this.#collection });
+      const repository = new ClaimingJobRepository({
+        inner: inner.repository,
+        jobs: db.collection(this.#collection),
+        claims: db.collection(`${this.#collection}${CLAIMS_SUFFIX}`),
+        server: () => this.#serverProfile(),
+        candidates: this.#concurrency,
+        claimRetentionMs: CLAIM_RETENTION_MS,
+      });
+      const backend = new GuardedBackend(inner, repository);
       const agenda = new Agenda({
         backend,
         name: this.#options.name ?? `procstate-${process.pid}`,
         processEvery: this.#options.pollMs ?? 2_000,
-        maxConcurrency: concurrency,
-        defaultConcurrency: concurrency,
-        defaultLockLimit: concurrency,
-        defaultLockLifetime: this.#options.lockLifetimeMs ?? 600_000,
+        maxConcurrency: this.#concurrency,
+        defaultConcurrency: this.#concurrency,
+        defaultLockLimit: this.#concurrency,
+        defaultLockLifetime: this.#lockLifetimeMs,
         removeOnComplete: true,
         notificationChannel: (this.#channel = this.#options.notificationChannel ?? new InMemoryNotificationChannel()),
       });
-      agenda.on('error', () => undefined);
+      agenda.on('error', (error: unknown) => reportError(this.#logger, error, 'Agenda'));
       await agenda.ready;
       if (backend.failure !== undefined) {
         throw new PersistenceError(`Agenda could not prepare its collection: ${String(backend.failure)}`, { cause: backend.failure });
       }
       this.#agenda = agenda;
+      this.#repository = repository;
       return agenda;
     })();
     return this.#starting;
@@ -155,7 +205,7 @@ export class AgendaScheduler implements Scheduler {
     agenda.define(
       AGENDA_JOB_NAME,
       async (job: Job<ProcJobData>) => {
-        const delivery: JobDelivery = { jobId: String(job.attrs._id), touch: () => job.touch() };
+        const delivery: JobDelivery = { jobId: String(job.attrs._id), touch: () => job.touch(), keepAliveMs: Math.max(1_000, Math.floor(this.#lockLifetimeMs / 3)) };
         const handling = handler(parseJobData(job.attrs.data), delivery);
         const tracked = handling.then(
           () => undefined,
@@ -170,8 +220,8 @@ export class AgendaScheduler implements Scheduler {
         }
       },
       {
-        concurrency: this.#options.concurrency ?? 8,
-        lockLimit: this.#options.concurrency ?? 8,
+        concurrency: this.#concurrency,
+        lockLimit: this.#concurrency,
         // Infrastructure failures (the database went away) are retried; the handler is idempotent.
         backoff: (context) => (context.attempt <= 5 ? 500 * 2 ** context.attempt : null),
       },
@@ -192,10 +242,27 @@ export class AgendaScheduler implements Scheduler {
     void sent.catch(() => undefined);
   }
 
-  async dispatch(job: ProcJob): Promise<string> {
+  /**
+   * Saves the jobs with one `insertMany` (Agenda 6 has no bulk save: each job is made with
+   * `agenda.create()`, Agenda's own defaults, and written with the fields its `saveJob` writes),
+   * then announces them with one notification.
+   */
+  async dispatch(jobs: readonly ProcJob[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
     const agenda = await this.#connect();
-    const saved = await agenda.now(AGENDA_JOB_NAME, toJobData(job));
-    return String(saved.attrs._id);
+    const repository = this.#repository as ClaimingJobRepository;
+    const saved = await repository.insertJobs(
+      jobs.map((job) => agenda.create(AGENDA_JOB_NAME, toJobData(job)).attrs),
+      { lastModifiedBy: this.#options.name ?? `procstate-${process.pid}` },
+    );
+    const first = saved[0];
+    const channel = this.#channel;
+    if (first !== undefined && channel !== undefined && channel.state === 'connected') {
+      await channel
+        .publish({ jobId: first._id as never, jobName: AGENDA_JOB_NAME, nextRunAt: first.nextRunAt, priority: first.priority, timestamp: new Date() } as Parameters<NotificationChannel['publish']>[0])
+        .catch((error: unknown) => reportError(this.#logger, error, 'announcing dispatched jobs'));
+    }
+    return saved.map((job) => String(job._id));
   }
 
   async schedule(job: ProcJob, at: Date): Promise<string> {
@@ -204,13 +271,18 @@ export class AgendaScheduler implements Scheduler {
     return String(saved.attrs._id);
   }
 
-  async isQueued(job: ProcJob): Promise<boolean> {
-    const data = toJobData(job);
-    // Every value comes from a validated job, so the filter holds no caller input as operators.
+  /** One query over the jobs collection: every run of a job that is queued or running. */
+  async queuedRuns(): Promise<ReadonlySet<string>> {
     const filter: Document = { name: AGENDA_JOB_NAME, disabled: { $ne: true }, $or: [{ nextRunAt: { $ne: null } }, { lockedAt: { $ne: null } }] };
-    for (const [key, value] of Object.entries(data)) filter[`data.${key}`] = value;
-    const found = await this.#options.db.collection(this.#collection).findOne(filter, { projection: { _id: 1 } });
-    return found !== null;
+    const keys = new Set<string>();
+    for (const document of await this.#options.db.collection(this.#collection).find(filter, { projection: { data: 1 } }).toArray()) {
+      try {
+        for (const key of runKeysOf(parseJobData(document['data']))) keys.add(key);
+      } catch {
+        // A job whose data is not procstate's (edited by hand) holds no call.
+      }
+    }
+    return keys;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb';
 
-import { PersistenceError } from '../errors.js';
+import { PersistenceError } from '../../machines/errors.js';
 import { redactText, redactUri } from './format.js';
 
 /**

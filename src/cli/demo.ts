@@ -8,7 +8,8 @@ import { PROCESS_STATUSES } from '../../machines/process-status.js';
 import type { TransitionRecord } from '../../persistence/records.js';
 import { kinds, planEntries, type DemoUploadArgs } from '../demo/demo-kinds.js';
 import type { ProcSnapshot } from '../proc-snapshot.js';
-import { createProcRuntime, type ProcRuntime } from '../runtime.js';
+import { createProcRuntime } from '../runtime/create-proc-runtime.js';
+import type { ProcRuntime } from '../runtime/proc-runtime.js';
 import { formatDuration, formatTable } from './format.js';
 
 /** Options of the demo. */

@@ -1,7 +1,7 @@
 /**
  * The CLI's logger: one line per message on stderr, with credentials removed.
  */
-import type { RuntimeLogger } from '../runtime.js';
+import type { RuntimeLogger } from '../runtime/logger.js';
 import { redactText } from './format.js';
 
 /** A logger that writes one line per message to stderr, with credentials removed. */

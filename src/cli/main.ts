@@ -4,7 +4,7 @@
  * and maps the outcome to an exit code. No business logic lives here.
  */
 import { parseArgs } from 'node:util';
-import { ProcstateError } from '../errors.js';
+import { ProcstateError } from '../../machines/errors.js';
 import { procMachineToDot, procMachineToJson, procMachineToMermaid } from '../../machines/diagram.js';
 import { collections, kinds } from '../demo/demo-kinds.js';
 import { runDemo } from './demo.js';

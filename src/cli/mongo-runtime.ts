@@ -10,8 +10,10 @@ import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
 import { AgendaScheduler } from '../agenda/agenda-scheduler.js';
 import { RedisNotificationChannel } from '../agenda/redis-notification-channel.js';
 import type { KindDefinition } from '../define-kind.js';
-import { InvalidArgumentError } from '../errors.js';
-import { createProcRuntime, type ProcRuntime, type RuntimeLogger } from '../runtime.js';
+import { InvalidArgumentError } from '../../machines/errors.js';
+import { createProcRuntime } from '../runtime/create-proc-runtime.js';
+import type { RuntimeLogger } from '../runtime/logger.js';
+import type { ProcRuntime } from '../runtime/proc-runtime.js';
 import { connectClient, databaseFromUri } from './connect.js';
 import { redactText } from './format.js';
 

@@ -6,7 +6,7 @@ import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
 import { ProcLedger } from '../../persistence/proc-ledger.js';
 import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-status.js';
 import type { KindDefinition } from '../define-kind.js';
-import { ProcNotFoundError } from '../errors.js';
+import { ProcNotFoundError } from '../../machines/errors.js';
 import { replayLedger, sessionIdOf, type ReplayRecord } from '../inspection.js';
 import { childCountsOf, type ChildCounts } from '../process-context.js';
 import { toProcSnapshot } from '../proc-snapshot.js';

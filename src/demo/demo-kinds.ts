@@ -5,7 +5,7 @@
  */
 import { defineKind, type KindDefinition } from '../define-kind.js';
 import type { ProcessContext } from '../process-context.js';
-import { ProcessFailure } from '../errors.js';
+import { ProcessFailure } from '../../machines/errors.js';
 import { ProcessResult } from '../../machines/process-status.js';
 
 /** Arguments of `upload.process_upload`. */

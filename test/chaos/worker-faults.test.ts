@@ -13,8 +13,11 @@ const ENTRIES = scale(200, 1_000);
 // A lease must outlast the slowest renewal. At full size two cores run FerretDB, PostgreSQL, three
 // workers and a 1,000-child spawn, and a renewal then takes over the reduced run's 2 s.
 const LEASE_MS = scale(2_000, 10_000);
-// A fresh worker needs seconds to load; killing faster than that at full size stops all work.
-const KILL_EVERY_MS = scale(1_750, 7_500);
+// Kills happen at milestones of progress, not of wall time, so they always land while entries
+// are still being processed, however fast the fleet is. A fresh worker takes a second or two to
+// load, so each kill waits for at least this long after the previous one.
+const KILLS = scale(3, 12);
+const MIN_KILL_GAP_MS = scale(500, 4_000);
 const workers: FleetWorker[] = [];
 afterAll(() => {
   for (const worker of workers) worker.process.kill('SIGKILL');
@@ -36,11 +39,16 @@ describe('worker faults', () => {
     let stop = false;
     let killer: Promise<void> = Promise.resolve();
     // Kills start once the upload waits for its entries: a kill while it is still spawning fails
-    // the upload itself (worker lost), which is right but leaves nothing to join.
+    // the upload itself (worker lost), which is right but leaves nothing to join. Kill k happens
+    // once k / (KILLS + 1) of the entries are processed.
     const startKilling = () => (async () => {
-      while (!stop) {
-        await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS * (0.5 + Math.random())));
-        if (stop) break;
+      let lastKill = 0;
+      while (!stop && kills < KILLS) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const { processed } = await producer.childCounts('upload', 'storm');
+        if (processed >= ENTRIES) break;
+        if (processed < ((kills + 1) * ENTRIES) / (KILLS + 1) || Date.now() - lastKill < MIN_KILL_GAP_MS) continue;
+        lastKill = Date.now();
         const living = workers.filter(alive);
         const victim = living[Math.floor(Math.random() * living.length)];
         if (victim === undefined) continue;
@@ -66,12 +74,12 @@ describe('worker faults', () => {
       expect(upload.process_status).toBe('SUCCESS');
       const counts = await producer.childCounts('upload', 'storm');
       expect(counts).toMatchObject({ total: ENTRIES, processed: ENTRIES, processing: 0 });
-      expect(kills).toBeGreaterThanOrEqual(2);
+      expect(kills).toBe(KILLS);
 
       const { uploadHistory, entries } = await expectCleanFleetRun(database.db, store, 'storm', ENTRIES);
       const lost = entries.filter((entry) => entry.history.some((record) => record.cause === 'worker.lost')).length;
       const transitions = uploadHistory.length + entries.reduce((sum, entry) => sum + entry.history.length, 0);
-      record('worker-faults', { entries: ENTRIES, leaseMs: LEASE_MS, killEveryMs: KILL_EVERY_MS, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
+      record('worker-faults', { entries: ENTRIES, leaseMs: LEASE_MS, killsPlanned: KILLS, workersKilled: kills, entriesFailedWorkerLost: lost, uploadJoins: 1, duplicateRuns: 0, transitions, stuck: 0 });
     } finally {
       stop = true;
       await closeProducer();

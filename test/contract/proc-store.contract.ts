@@ -9,6 +9,7 @@ import { applyProcEvent, initialProcState, type ProcEvent, type ProcMachineState
 import {
   ProcLedger,
   encodeProcFields,
+  transitionRecord,
   type ProcStore,
   type StoredDocument,
   type StoredProc,
@@ -39,21 +40,19 @@ function meta(cause: string, at = new Date(AT)) {
 }
 
 function recordOf(kind: string, id: string, seq: number, state: ProcMachineState | null): TransitionRecord {
-  return {
-    kind,
-    proc: id,
-    seq,
-    from: null,
-    to: state?.status ?? null,
-    cause: 'contract',
-    event: null,
-    at: new Date(AT),
-    worker: 'contract',
-    run_id: null,
-    write_id: randomUUID(),
-    machine: { id: 'procstate.proc', version: 1 },
-    snapshot: state === null ? null : { status: 'active', value: state.status, context: state.context, historyValue: {}, children: {} },
-  };
+  return transitionRecord({ ref: { kind, id }, seq, from: null, state, meta: { cause: 'contract', event: null, at: new Date(AT), worker: 'contract', runId: null } });
+}
+
+/** Inserts one record, as a batch of one; `true` when it won. */
+async function insertOne(store: ProcStore, record: TransitionRecord): Promise<boolean> {
+  const [result] = await store.insertTransitions([record]);
+  if (result?.status === 'failed') throw result.error;
+  return result?.status === 'inserted';
+}
+
+async function readOne(store: ProcStore, ref: { kind: string; id: string }, seq: number): Promise<TransitionRecord | undefined> {
+  const [record] = await store.readTransitionsAt([{ ref, seq }]);
+  return record;
 }
 
 function next(state: ProcMachineState, event: ProcEvent): ProcMachineState {
@@ -81,22 +80,48 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
       it('lets exactly one of many racing inserts of a sequence number win', async () => {
         const ref = upload();
         for (const seq of [1, 2]) {
-          const results = await Promise.allSettled(
-            Array.from({ length: 12 }, () => store.insertTransition(recordOf(ref.kind, ref.id, seq, initialProcState(null)))),
-          );
-          expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
-          for (const result of results) {
-            if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(TransitionConflictError);
-          }
+          const results = await Promise.all(Array.from({ length: 12 }, () => store.insertTransitions([recordOf(ref.kind, ref.id, seq, initialProcState(null))])));
+          const statuses = results.map(([result]) => result?.status);
+          expect(statuses.filter((status) => status === 'inserted')).toHaveLength(1);
+          expect(statuses.filter((status) => status === 'conflict')).toHaveLength(11);
         }
         expect((await store.readTransitions(ref)).map((record) => record.seq)).toEqual([1, 2]);
       });
 
+      it('decides every key of a batch on its own, and batches racing batches and single inserts leave one winner per key', async () => {
+        const refs = Array.from({ length: 6 }, () => upload());
+        // Keys 1 of the first three exist already: inside a batch they lose, the others win.
+        for (const ref of refs.slice(0, 3)) expect(await insertOne(store, recordOf(ref.kind, ref.id, 1, initialProcState(null)))).toBe(true);
+        const batch = refs.map((ref) => recordOf(ref.kind, ref.id, 1, initialProcState(null)));
+        expect((await store.insertTransitions(batch)).map((result) => result.status)).toEqual(['conflict', 'conflict', 'conflict', 'inserted', 'inserted', 'inserted']);
+        // Two records of one key in one batch: the first wins.
+        const twice = upload();
+        const pair = [recordOf(twice.kind, twice.id, 1, initialProcState(null)), recordOf(twice.kind, twice.id, 1, initialProcState(null))];
+        expect((await store.insertTransitions(pair)).map((result) => result.status)).toEqual(['inserted', 'conflict']);
+        expect((await readOne(store, twice, 1))?.write_id).toBe(pair[0]?.write_id);
+        // Four batches and eight single inserts race for the same six keys #2.
+        const racers = [
+          ...Array.from({ length: 4 }, () => store.insertTransitions(refs.map((ref) => recordOf(ref.kind, ref.id, 2, initialProcState(null))))),
+          ...refs.concat(refs.slice(0, 2)).map((ref) => store.insertTransitions([recordOf(ref.kind, ref.id, 2, initialProcState(null))])),
+        ];
+        const outcomes = (await Promise.all(racers)).flat();
+        expect(outcomes.every((result) => result.status === 'inserted' || result.status === 'conflict')).toBe(true);
+        expect(outcomes.filter((result) => result.status === 'inserted')).toHaveLength(refs.length);
+        for (const ref of refs) expect((await store.readTransitions(ref)).map((record) => record.seq)).toEqual([1, 2]);
+      });
+
+      it('reads records by key in a batch, in input order, undefined where there is none', async () => {
+        const [a, b] = [upload(), upload()];
+        await store.insertTransitions([recordOf(a.kind, a.id, 1, initialProcState(null)), recordOf(b.kind, b.id, 1, initialProcState(null)), recordOf(b.kind, b.id, 2, initialProcState(null))]);
+        const read = await store.readTransitionsAt([{ ref: b, seq: 2 }, { ref: a, seq: 2 }, { ref: a, seq: 1 }, { ref: { kind: 'entry', id: a.id }, seq: 1 }]);
+        expect(read.map((record) => (record === undefined ? undefined : [record.proc, record.seq]))).toEqual([[b.id, 2], undefined, [a.id, 1], undefined]);
+      });
+
       it('reads records by sequence, in order, from a start and up to a limit', async () => {
         const ref = upload();
-        for (const seq of [1, 2, 3, 4]) await store.insertTransition(recordOf(ref.kind, ref.id, seq, initialProcState(null)));
-        expect((await store.readTransition(ref, 3))?.seq).toBe(3);
-        expect(await store.readTransition(ref, 9)).toBeUndefined();
+        for (const seq of [1, 2, 3, 4]) await insertOne(store, recordOf(ref.kind, ref.id, seq, initialProcState(null)));
+        expect((await readOne(store, ref, 3))?.seq).toBe(3);
+        expect(await readOne(store, ref, 9)).toBeUndefined();
         expect((await store.readTransitions(ref, { fromSeq: 2, limit: 2 })).map((record) => record.seq)).toEqual([2, 3]);
         expect((await store.readHead(ref))?.seq).toBe(4);
         expect(await store.readHead(upload())).toBeUndefined();
@@ -108,15 +133,15 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         const ref = upload();
         const state = next(initialProcState({ kind: 'upload', id: 'p' }), events.called('c', { args: '{"a":[[1,2]],"b.c":{"$x":1}}' }));
         const record = { ...recordOf(ref.kind, ref.id, 1, state), event: { nested: { list: ['x'] } }, init: { name: 'n' } };
-        await store.insertTransition(record);
-        expect(await store.readTransition(ref, 1)).toEqual(record);
+        await insertOne(store, record);
+        expect(await readOne(store, ref, 1)).toEqual(record);
       });
 
       it('lists records of a kind written in a time window', async () => {
         const ref = upload();
         const at = ['2020-01-01T00:00:00Z', '2026-06-01T00:00:00Z', '2030-01-01T00:00:00Z'];
         for (const [index, time] of at.entries()) {
-          await store.insertTransition({ ...recordOf(ref.kind, ref.id, index + 1, initialProcState(null)), at: new Date(time) });
+          await insertOne(store, { ...recordOf(ref.kind, ref.id, index + 1, initialProcState(null)), at: new Date(time) });
         }
         const between = await store.readTransitionsBetween('upload', new Date('2025-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'), 10);
         expect(between).toEqual([{ proc: ref.id, seq: 2 }]);
@@ -124,25 +149,38 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
     });
 
     describe('documents are copies that never move backwards', () => {
-      it('creates only with init, writes later states, never an older one, and keeps user fields', async () => {
+      it('creates documents only by inserting them, writes later states, never an older one, and keeps user fields', async () => {
         const ref = upload();
         const state = initialProcState(null);
-        expect(await store.writeDocument(ref, encodeProcFields(state, 1))).toBe('missing');
-        expect(await store.writeDocument(ref, encodeProcFields(state, 1), { title: 'mine' })).toBe('written');
+        await store.writeDocuments([{ ref, fields: encodeProcFields(state, 1) }]);
+        expect(await store.readDocument(ref)).toBeUndefined();
+        expect(await store.insertDocuments([{ ref, fields: encodeProcFields(state, 1), init: { title: 'mine' } }])).toEqual([{ status: 'inserted' }]);
+        expect(await store.insertDocuments([{ ref, fields: encodeProcFields(state, 1), init: { title: 'theirs' } }])).toEqual([{ status: 'exists' }]);
         const pending = next(state, events.called());
-        expect(await store.writeDocument(ref, encodeProcFields(pending, 3))).toBe('written');
-        expect(await store.writeDocument(ref, encodeProcFields(state, 2))).toBe('superseded');
-        expect(await store.writeDocument(ref, encodeProcFields(state, 3))).toBe('superseded');
+        await store.writeDocuments([{ ref, fields: encodeProcFields(pending, 3) }]);
+        await store.writeDocuments([{ ref, fields: encodeProcFields(state, 2) }, { ref, fields: encodeProcFields(state, 3) }]);
         const document = await store.readDocument(ref);
         expect(document).toMatchObject({ _id: ref.id, title: 'mine', process_status: 'PENDING', sync_counter: 3 });
+        expect(await store.readSyncCounters('upload', [ref.id, upload().id])).toEqual(new Map([[ref.id, 3]]));
         await store.deleteDocument(ref);
         expect(await store.readDocument(ref)).toBeUndefined();
+      });
+
+      it('writes a batch of copies of many documents, each guarded by its own counter', async () => {
+        const refs = Array.from({ length: 9 }, () => upload());
+        const state = initialProcState(null);
+        const pending = next(state, events.called());
+        expect((await store.insertDocuments(refs.map((ref) => ({ ref, fields: encodeProcFields(state, 2), init: {} })))).map((result) => result.status)).toEqual(refs.map(() => 'inserted'));
+        // Odd documents move on to 3; even ones are offered an older state, which must not land.
+        await store.writeDocuments(refs.map((ref, index) => ({ ref, fields: encodeProcFields(index % 2 === 1 ? pending : state, index % 2 === 1 ? 3 : 1) })));
+        const counters = await store.readSyncCounters('upload', refs.map((ref) => ref.id));
+        expect(refs.map((ref) => counters.get(ref.id))).toEqual(refs.map((_, index) => (index % 2 === 1 ? 3 : 2)));
       });
 
       it('leaves fields it does not own alone', async () => {
         const ref = upload();
         await options.putRawDocument(store, 'upload', { _id: ref.id, upload_name: 'x', main_author: 'a', nested: { k: [1] } });
-        await store.writeDocument(ref, encodeProcFields(initialProcState(null), 1));
+        await store.writeDocuments([{ ref, fields: encodeProcFields(initialProcState(null), 1) }]);
         expect(await store.readDocument(ref)).toMatchObject({ upload_name: 'x', main_author: 'a', nested: { k: [1] }, process_status: 'READY' });
       });
     });
@@ -153,7 +191,7 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         const parent = `u-${randomUUID()}`;
         for (let index = 0; index < 7; index += 1) {
           const ref = { kind: 'entry', id: `${parent}-e${index}` };
-          await store.writeDocument(ref, encodeProcFields(states[index % 2] as ProcMachineState, 1), { upload_id: index < 6 ? parent : 'other' });
+          await store.insertDocuments([{ ref, fields: encodeProcFields(states[index % 2] as ProcMachineState, 1), init: { upload_id: index < 6 ? parent : 'other' } }]);
         }
         const where = { field: 'upload_id', value: parent };
         const counts = await store.countByStatus('entry', where);
@@ -171,8 +209,8 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
       it('writes, renews, reads and deletes a lease', async () => {
         const ref = upload();
         const lease = { kind: 'upload', proc: ref.id, run_id: 'r1', holder: 'w1', expires_at: new Date('2030-01-01T00:00:00Z'), renewed_at: new Date(AT) };
-        await store.writeLease(lease);
-        await store.writeLease({ ...lease, expires_at: new Date('2030-01-01T00:01:00Z') });
+        await store.writeLeases([lease]);
+        await store.writeLeases([{ ...lease, expires_at: new Date('2030-01-01T00:01:00Z') }]);
         expect(await store.readLease(ref, 'r1')).toEqual({ ...lease, expires_at: new Date('2030-01-01T00:01:00Z') });
         expect(await store.readLease(ref, 'r2')).toBeUndefined();
         await store.deleteLease(ref, 'r1');
@@ -222,8 +260,8 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         const pending = next(created.state, events.called());
         const running = next(pending, events.started());
         // Two records land, no document write follows them.
-        await store.insertTransition({ ...recordOf(ref.kind, ref.id, 2, pending), from: 'READY' });
-        await store.insertTransition({ ...recordOf(ref.kind, ref.id, 3, running), from: 'PENDING' });
+        await insertOne(store, { ...recordOf(ref.kind, ref.id, 2, pending), from: 'READY' });
+        await insertOne(store, { ...recordOf(ref.kind, ref.id, 3, running), from: 'PENDING' });
         expect(await store.readDocument(ref)).toMatchObject({ sync_counter: 1, process_status: 'READY' });
         const loaded = await ledger.load(ref);
         expect(loaded).toEqual({ ref, seq: 3, state: running });
@@ -232,9 +270,76 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         await expect(ledger.append(created, pending, meta('process.called'))).rejects.toBeInstanceOf(TransitionConflictError);
       });
 
+      it('shares round trips between transitions of different procs, and still gives one winner per key', async () => {
+        const refs = Array.from({ length: 24 }, () => upload());
+        const created = await Promise.all(refs.map((ref) => ledger.create(ref, initialProcState(null), { at: new Date(AT), worker: 'w' })));
+        const inserts: number[] = [];
+        const counting = new ProcLedger(
+          new Proxy(store, {
+            get(target, key, receiver) {
+              const value = Reflect.get(target, key, receiver) as unknown;
+              if (key !== 'insertTransitions' || typeof value !== 'function') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+              return (records: readonly TransitionRecord[]) => {
+                inserts.push(records.length);
+                return (value as (r: readonly TransitionRecord[]) => unknown).call(target, records);
+              };
+            },
+          }),
+        );
+        // Each proc's transition twice: the two copies race inside the same batches.
+        const results = await Promise.allSettled(created.flatMap((proc) => [0, 1].map(() => counting.append(proc, next(proc.state, events.called()), meta('process.called')))));
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(refs.length);
+        for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(TransitionConflictError);
+        expect(inserts.reduce((total, size) => total + size, 0)).toBe(refs.length * 2);
+        expect(inserts.length).toBeLessThan(refs.length);
+        for (const ref of refs) expect(await ledger.load(ref)).toMatchObject({ seq: 2, state: { status: 'PENDING' } });
+      });
+
+      it('creates many procs without reading first, and reports what it could not create', async () => {
+        const [fresh, existing, own, foreign] = [upload(), upload(), upload(), upload()];
+        await ledger.create(existing, initialProcState(null), { at: new Date(AT), worker: 'w' });
+        await options.putRawDocument(store, 'upload', { _id: own.id, upload_name: 'own' });
+        await options.putRawDocument(store, 'upload', { _id: foreign.id, tasks_status: 'SUCCESS', current_task: 'cleanup' });
+        const foreignBefore = await store.readDocument(foreign);
+        const results = await ledger.createMany(
+          [fresh, existing, own, foreign].map((ref) => ({ ref, state: initialProcState(null), init: { upload_name: `n-${ref.id}` } })),
+          { at: new Date(AT), worker: 'w' },
+        );
+        expect(results.map((result) => result.status)).toEqual(['created', 'exists', 'created', 'failed']);
+        expect(results[3]?.status === 'failed' && results[3].error).toBeInstanceOf(CorruptDocumentError);
+        expect(await store.readDocument(fresh)).toMatchObject({ upload_name: `n-${fresh.id}`, process_status: 'READY', sync_counter: 1 });
+        // The user's own document is adopted, its fields and the creation's together.
+        expect(await store.readDocument(own)).toMatchObject({ upload_name: `n-${own.id}`, process_status: 'READY', sync_counter: 1 });
+        expect(await store.readDocument(foreign)).toEqual(foreignBefore);
+        expect((await ledger.history(existing)).map((record) => record.cause)).toEqual(['created']);
+      });
+
+      it('repairs a batch that a crash left half-applied: some copies landed, some did not', async () => {
+        const refs = Array.from({ length: 8 }, () => upload());
+        const created = await Promise.all(refs.map((ref) => ledger.create(ref, initialProcState(null), { at: new Date(AT), worker: 'w', init: { upload_name: 'n' } })));
+        const pending = created.map((proc) => next(proc.state, events.called()));
+        // The batch's records all landed; the writer died after copying half of them.
+        await store.insertTransitions(refs.map((ref, index) => ({ ...recordOf(ref.kind, ref.id, 2, pending[index] as ProcMachineState), from: 'READY' })));
+        await store.writeDocuments(refs.slice(0, 4).map((ref, index) => ({ ref, fields: encodeProcFields(pending[index] as ProcMachineState, 2) })));
+        for (const ref of refs) {
+          expect(await ledger.load(ref)).toMatchObject({ seq: 2, state: { status: 'PENDING' } });
+          expect(await store.readDocument(ref)).toMatchObject({ sync_counter: 2, process_status: 'PENDING', upload_name: 'n' });
+        }
+      });
+
+      it('rebuilds a document lost after later transitions, from the head and the creation\u2019s fields', async () => {
+        const ref = upload();
+        const created = await ledger.create(ref, initialProcState(null), { at: new Date(AT), worker: 'w', init: { upload_name: 'kept' } });
+        await ledger.append(created, next(created.state, events.called()), meta('process.called'));
+        await store.deleteDocument(ref);
+        expect(await ledger.load(ref)).toMatchObject({ seq: 2, state: { status: 'PENDING' } });
+        expect(await store.readDocument(ref)).toMatchObject({ upload_name: 'kept', process_status: 'PENDING', sync_counter: 2 });
+        await expect(ledger.create(ref, initialProcState(null), { at: new Date(AT), worker: 'w' })).rejects.toBeInstanceOf(ProcAlreadyExistsError);
+      });
+
       it('rebuilds a document whose creation died after the insert', async () => {
         const ref = upload();
-        await store.insertTransition({ ...recordOf(ref.kind, ref.id, 1, initialProcState(null)), cause: 'created', init: { upload_name: 'lost' } });
+        await insertOne(store, { ...recordOf(ref.kind, ref.id, 1, initialProcState(null)), cause: 'created', init: { upload_name: 'lost' } });
         expect(await store.readDocument(ref)).toBeUndefined();
         const loaded = await ledger.load(ref);
         expect(loaded?.state.status).toBe('READY');

@@ -2,7 +2,7 @@
  * A scheduler whose jobs wait until the test delivers them, any number of times: the test
  * decides the order, the duplicates and the losses.
  */
-import type { JobHandler, ProcJob, Scheduler } from '../../src/index.js';
+import { runKeysOf, type JobHandler, type ProcJob, type Scheduler } from '../../src/index.js';
 
 export interface ManualJob {
   readonly jobId: string;
@@ -20,18 +20,21 @@ export class ManualScheduler implements Scheduler {
     this.#handler = handler;
   }
 
-  async dispatch(job: ProcJob): Promise<string> {
-    const jobId = `manual-${this.#next++}`;
-    this.jobs.push({ jobId, job, deliveries: 0 });
-    return jobId;
+  async dispatch(jobs: readonly ProcJob[]): Promise<string[]> {
+    return jobs.map((job) => {
+      const jobId = `manual-${this.#next++}`;
+      this.jobs.push({ jobId, job, deliveries: 0 });
+      return jobId;
+    });
   }
 
   async schedule(job: ProcJob): Promise<string> {
-    return this.dispatch(job);
+    const [jobId] = await this.dispatch([job]);
+    return jobId as string;
   }
 
-  async isQueued(job: ProcJob): Promise<boolean> {
-    return this.jobs.some((queued) => queued.deliveries === 0 && JSON.stringify(queued.job) === JSON.stringify(job));
+  async queuedRuns(): Promise<ReadonlySet<string>> {
+    return new Set(this.undelivered.flatMap((queued) => runKeysOf(queued.job)));
   }
 
   async drain(): Promise<number> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryProcStore, type ProcDocumentFields } from '../../persistence/index.js';
+import { MemoryProcStore } from '../../persistence/index.js';
 import {
   createProcRuntime,
   defineKind,
@@ -35,16 +35,18 @@ class FaultyScheduler implements Scheduler {
   dropRuns = 0;
   refuse = false;
   start = (handler: Parameters<Scheduler['start']>[0]) => this.inner.start(handler);
-  async dispatch(job: ProcJob): Promise<string> {
+  async dispatch(jobs: readonly ProcJob[]): Promise<string[]> {
     if (this.refuse) throw new Error('broker unreachable');
-    if (job.type === 'run' && this.dropRuns > 0) {
+    const kept = jobs.filter((job) => {
+      if (job.type !== 'run' || this.dropRuns === 0) return true;
       this.dropRuns -= 1;
-      return 'dropped';
-    }
-    return this.inner.dispatch(job);
+      return false;
+    });
+    const ids = await this.inner.dispatch(kept);
+    return jobs.map((job) => (kept.includes(job) ? (ids[kept.indexOf(job)] as string) : 'dropped'));
   }
   schedule = (job: ProcJob, at: Date) => this.inner.schedule(job, at);
-  isQueued = (job: ProcJob) => this.inner.isQueued(job);
+  queuedRuns = () => this.inner.queuedRuns();
   drain = (ms: number) => this.inner.drain(ms);
 }
 
@@ -149,22 +151,22 @@ describe('stuck in PENDING (NOMAD §5, §9)', () => {
 describe('leases and fencing', () => {
   it('keeps renewing the lease while one of the run\'s own writes is held up in the database', async () => {
     const store = new MemoryProcStore();
-    const insertTransition = store.insertTransition.bind(store);
-    const writeLease = store.writeLease.bind(store);
+    const insertTransitions = store.insertTransitions.bind(store);
+    const writeLeases = store.writeLeases.bind(store);
     // The step's write is held until the lease has been renewed three times during it: a
     // renewal queued behind that write would never come, and the run would be fenced.
     let renewalsDuringWrite: number | undefined;
     const renewedThrice = deferred();
-    store.writeLease = async (lease) => {
-      await writeLease(lease);
+    store.writeLeases = async (leases) => {
+      await writeLeases(leases);
       if (renewalsDuringWrite !== undefined && (renewalsDuringWrite += 1) === 3) renewedThrice.resolve();
     };
-    store.insertTransition = async (record) => {
-      if (record.cause === 'run.progressed' && renewalsDuringWrite === undefined) {
+    store.insertTransitions = async (records) => {
+      if (records.some((record) => record.cause === 'run.progressed') && renewalsDuringWrite === undefined) {
         renewalsDuringWrite = 0;
         await renewedThrice.promise;
       }
-      return insertTransition(record);
+      return insertTransitions(records);
     };
     const kinds = [
       defineKind({
@@ -184,11 +186,11 @@ describe('leases and fencing', () => {
 
   it('fences a run whose lease could not be renewed; the sweep fails it and the parent joins', async () => {
     const store = new MemoryProcStore();
-    const writeLease = store.writeLease.bind(store);
+    const writeLeases = store.writeLeases.bind(store);
     let leaseWritesFail = false;
-    store.writeLease = async (lease) => {
+    store.writeLeases = async (leases) => {
       if (leaseWritesFail) throw new Error('database unreachable');
-      return writeLease(lease);
+      return writeLeases(leases);
     };
     const release = deferred();
     const outcome: string[] = [];
@@ -303,11 +305,11 @@ describe('leases and fencing', () => {
 describe('a writer dying between the ledger insert and the document copy', () => {
   it('keeps the transition, and the next load repairs the document', async () => {
     const store = new MemoryProcStore();
-    const writeDocument = store.writeDocument.bind(store);
+    const writeDocuments = store.writeDocuments.bind(store);
     let failCopies = false;
-    store.writeDocument = async (ref, fields: ProcDocumentFields, init) => {
+    store.writeDocuments = async (writes) => {
       if (failCopies) throw new Error('connection reset');
-      return writeDocument(ref, fields, init);
+      return writeDocuments(writes);
     };
     const runtime = await start({ kinds: counted({ count: 0 }), store });
     const id = unique('copy');

@@ -1,52 +1,118 @@
 /**
- * One run holding a proc in RUNNING: its lease, its fencing, and its serialized writes.
+ * One run holding a proc in RUNNING: its lease, its fencing, and its serialized writes; and the
+ * registry of the runs this runtime holds.
  *
  * Every write of the run is a transition based on the latest sequence number the run knows.
- * A conflict means someone else wrote: the runtime reloads and re-applies the event, and the
- * machine's guards decide whether the run still holds the proc (a queued call or a soft
+ * A conflict means someone else wrote: the commit step decides again on the winner's state, and
+ * the machine's guards decide whether the run still holds the proc (a queued call or a soft
  * timeout leaves it in place; a reset, a stop or a lost-worker failure does not). A heartbeat
  * renews the lease and looks for foreign records, so a fenced run learns it even while idle.
  * The renewal does not queue behind the run's writes: a write slowed down by the database must
- * not starve the lease that lets it land.
+ * not starve the lease that lets it land. Renewals of different runs share round trips.
  */
 import { performance } from 'node:perf_hooks';
-import type { ProcRef } from '../machines/proc-context.js';
-import type { ProcEvent } from '../machines/proc-events.js';
-import type { RejectionReason } from '../machines/apply-event.js';
-import type { ProcStore } from '../persistence/proc-store.js';
-import type { StoredProc } from '../persistence/proc-ledger.js';
-import { RunFencedError, SoftTimeLimitExceeded, WorkerShutdown } from './errors.js';
-import type { JobDelivery } from './scheduler.js';
-
-/** Outcome of a transition attempt by the runtime. */
-export type TransitionOutcome =
-  | { readonly accepted: true; readonly proc: StoredProc; readonly previous: StoredProc; readonly actions: readonly string[]; readonly event: ProcEvent }
-  | { readonly accepted: false; readonly proc: StoredProc; readonly reason: RejectionReason };
-
-/** What a run needs from its runtime. */
-export interface RunHost {
-  readonly worker: string;
-  readonly store: ProcStore;
-  now(): Date;
-  transition(
-    ref: ProcRef,
-    build: (current: StoredProc) => ProcEvent,
-    options: { readonly base?: StoredProc | undefined; readonly runId: string | null },
-  ): Promise<TransitionOutcome>;
-  load(ref: ProcRef): Promise<StoredProc | undefined>;
-  reportError(error: unknown, context: string): void;
-}
+import { RunFencedError, SoftTimeLimitExceeded, WorkerShutdown } from '../../machines/errors.js';
+import type { ProcRef } from '../../machines/proc-context.js';
+import type { ProcEvent } from '../../machines/proc-events.js';
+import { GroupCommit } from '../../persistence/group-commit.js';
+import type { StoredProc } from '../../persistence/proc-ledger.js';
+import type { ProcStore } from '../../persistence/proc-store.js';
+import type { LeaseRecord } from '../../persistence/records.js';
+import type { JobDelivery } from '../scheduler.js';
+import type { AcceptedOutcome, Commit } from './commit.js';
+import { reportError, type RuntimeLogger } from './logger.js';
 
 /** Fraction of the lease after which the holder stops writing, leaving room for clock skew. */
 const SAFETY_FRACTION = 0.1;
 const MAX_SAFETY_MS = 5_000;
+/** Most lease renewals sent in one round trip. */
+const MAX_LEASE_BATCH = 256;
+
+/** Options of one run. */
+export interface RunOptions {
+  readonly leaseMs: number;
+  readonly delivery?: JobDelivery | undefined;
+  readonly softTimeoutMs?: number | undefined;
+}
+
+/** The runs this runtime holds, and what they share: the lease writes. */
+export class ActiveRuns {
+  readonly #runs = new Map<string, ActiveRun>();
+  readonly #commit: Commit;
+  readonly #store: ProcStore;
+  readonly #logger: RuntimeLogger;
+  readonly #leases: GroupCommit<LeaseRecord, void>;
+
+  constructor(options: { readonly commit: Commit; readonly store: ProcStore; readonly logger: RuntimeLogger }) {
+    this.#commit = options.commit;
+    this.#store = options.store;
+    this.#logger = options.logger;
+    this.#leases = new GroupCommit<LeaseRecord, void>(async (leases) => {
+      await options.store.writeLeases(leases);
+      return leases.map(() => undefined);
+    }, MAX_LEASE_BATCH);
+  }
+
+  /** How many runs this runtime holds. */
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  /** True when this runtime holds the run. */
+  has(runId: string): boolean {
+    return this.#runs.has(runId);
+  }
+
+  /** The run, when this runtime holds it. */
+  get(runId: string): ActiveRun | undefined {
+    return this.#runs.get(runId);
+  }
+
+  /** Registers and begins a run (its heartbeat starts). */
+  begin(proc: StoredProc, runId: string, options: RunOptions): ActiveRun {
+    const run = new ActiveRun(
+      {
+        commit: this.#commit,
+        store: this.#store,
+        logger: this.#logger,
+        writeLease: (lease) => this.#leases.submit(lease),
+        ended: () => this.#runs.delete(runId),
+      },
+      proc,
+      runId,
+      options,
+    );
+    this.#runs.set(runId, run);
+    run.begin();
+    return run;
+  }
+
+  /** Fences this runtime's run of a proc that was reset or stopped from here. */
+  fenceLocal(previous: StoredProc, reason: string): void {
+    const runId = previous.state.context.run?.id;
+    if (runId !== undefined) this.#runs.get(runId)?.fence(reason);
+  }
+
+  /** Aborts every run's signal: the worker shuts down. */
+  shutdownAll(): void {
+    for (const run of this.#runs.values()) run.shutdown();
+  }
+}
+
+interface RunDependencies {
+  readonly commit: Commit;
+  readonly store: ProcStore;
+  readonly logger: RuntimeLogger;
+  readonly writeLease: (lease: LeaseRecord) => Promise<void>;
+  readonly ended: () => void;
+}
 
 /** A run in progress. Internal. */
 export class ActiveRun {
   readonly ref: ProcRef;
   readonly runId: string;
   readonly controller = new AbortController();
-  readonly #host: RunHost;
+  readonly #deps: RunDependencies;
   readonly #leaseMs: number;
   readonly #safetyMs: number;
   readonly #delivery: JobDelivery | undefined;
@@ -62,13 +128,8 @@ export class ActiveRun {
   #pendingWarnings: string[] = [];
   readonly #errors: string[] = [];
 
-  constructor(
-    host: RunHost,
-    proc: StoredProc,
-    runId: string,
-    options: { leaseMs: number; delivery?: JobDelivery | undefined; softTimeoutMs?: number | undefined },
-  ) {
-    this.#host = host;
+  constructor(deps: RunDependencies, proc: StoredProc, runId: string, options: RunOptions) {
+    this.#deps = deps;
     this.ref = proc.ref;
     this.#proc = proc;
     this.runId = runId;
@@ -103,18 +164,19 @@ export class ActiveRun {
   begin(): void {
     const interval = Math.max(10, Math.floor(this.#leaseMs / 3));
     this.#timer = setInterval(() => {
-      void this.heartbeat().catch((error: unknown) => this.#host.reportError(error, `heartbeat of ${this.ref.kind} ${this.ref.id}`));
+      void this.heartbeat().catch((error: unknown) => reportError(this.#deps.logger, error, `heartbeat of ${this.ref.kind} ${this.ref.id}`));
     }, interval);
     this.#timer.unref();
   }
 
-  /** Stops the heartbeat and removes the lease record, if one was written. */
+  /** Stops the heartbeat, removes the lease record (if one was written) and leaves the registry. */
   async end(): Promise<void> {
+    this.#deps.ended();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#chain.catch(() => undefined);
     // A renewal still in flight would write the lease record again after it was removed.
     await this.#renewal?.catch(() => undefined);
-    if (this.#leaseWritten) await this.#host.store.deleteLease(this.ref, this.runId).catch(() => undefined);
+    if (this.#leaseWritten) await this.#deps.store.deleteLease(this.ref, this.runId).catch(() => undefined);
   }
 
   /** Queues a warning for the next write. */
@@ -159,10 +221,10 @@ export class ActiveRun {
    * Writes one event of the run, serialized with its other writes and its heartbeat.
    * @throws RunFencedError when the run no longer holds the proc.
    */
-  async write(build: (runId: string) => ProcEvent): Promise<TransitionOutcome & { accepted: true }> {
+  async write(build: (runId: string) => ProcEvent): Promise<AcceptedOutcome> {
     return this.#serialize(async () => {
       this.assertLive();
-      const outcome = await this.#host.transition(this.ref, () => build(this.runId), { base: this.#proc, runId: this.runId });
+      const outcome = await this.#deps.commit.transition(this.ref, () => build(this.runId), { base: this.#proc, runId: this.runId });
       if (!outcome.accepted) {
         this.#adopt(outcome.proc);
         this.fence(`the proc moved on to ${outcome.proc.state.status} (${outcome.reason})`);
@@ -178,9 +240,9 @@ export class ActiveRun {
     await this.#renew();
     await this.#serialize(async () => {
       if (this.#fenced !== undefined) return;
-      const foreign = await this.#host.store.readTransition(this.ref, this.#proc.seq + 1);
+      const foreign = await this.#deps.commit.ledger.recordAt(this.ref, this.#proc.seq + 1);
       if (foreign !== undefined) {
-        const latest = await this.#host.load(this.ref);
+        const latest = await this.#deps.commit.load(this.ref);
         if (latest === undefined) this.fence('the proc was deleted');
         else this.#adopt(latest);
       }
@@ -196,19 +258,21 @@ export class ActiveRun {
       return Promise.resolve();
     }
     const renewal = (async () => {
-      const now = this.#host.now();
+      const now = this.#deps.commit.now();
       const started = performance.now();
-      await this.#host.store.writeLease({
+      await this.#deps.writeLease({
         kind: this.ref.kind,
         proc: this.ref.id,
         run_id: this.runId,
-        holder: this.#host.worker,
+        holder: this.#deps.commit.worker,
         expires_at: new Date(now.getTime() + this.#leaseMs),
         renewed_at: now,
       });
       this.#leaseWritten = true;
       this.#deadline = started + this.#leaseMs - this.#safetyMs;
-      await this.#delivery?.touch?.();
+      // The scheduler's lock only saves a redelivery; the lease is what fences. A failed touch
+      // must not fail the heartbeat (and skip its look for foreign records).
+      await this.#delivery?.touch?.().catch((error: unknown) => reportError(this.#deps.logger, error, `extending the scheduler's lock on ${this.ref.kind} ${this.ref.id}`));
     })().finally(() => {
       this.#renewal = undefined;
     });
