@@ -35,6 +35,7 @@ export const ErrorCode = Object.freeze({
   SYNC_FAILURE: 'SYNC_FAILURE',
   DISPATCH_FAILED: 'DISPATCH_FAILED',
   PERSISTENCE_FAILURE: 'PERSISTENCE_FAILURE',
+  MIGRATION_LOCKED: 'MIGRATION_LOCKED',
 } as const);
 
 /** One of the stable error codes. */
@@ -269,6 +270,18 @@ export class DispatchError extends ProcstateRuntimeError {
   constructor(kind: string, id: string, options: { cause: unknown }) {
     const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
     super(`${procName(kind, id)}: the scheduler did not take the call (${reason}); the proc is FAILURE.`, { kind, id, cause: options.cause });
+  }
+}
+
+/** Another datafix run holds the lock of the same collections; nothing was migrated by this one. */
+export class MigrationLockedError extends ProcstateRuntimeError {
+  override readonly name = 'MigrationLockedError';
+  readonly code = ErrorCode.MIGRATION_LOCKED;
+  constructor(
+    readonly owner: string,
+    readonly heartbeatAt: Date,
+  ) {
+    super(`another migration run (${owner}) holds the lock; it was last seen at ${heartbeatAt.toISOString()}`);
   }
 }
 

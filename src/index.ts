@@ -47,6 +47,7 @@ export {
   SyncFailureError,
   PersistenceError,
   DispatchError,
+  MigrationLockedError,
   ProcessFailure,
   SoftTimeLimitExceeded,
   WorkerShutdown,

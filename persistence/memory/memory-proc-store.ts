@@ -1,11 +1,12 @@
 /**
  * The embedded default store: everything in memory, the same semantics as the MongoDB store.
  *
- * Stored values are deep-frozen copies, so a caller can never alias (or change) stored state:
- * what goes in is copied once, what comes out is the frozen value itself. That is what keeps the
- * embedded store cheap — the earlier design cloned every record and document on the way in and
- * on the way out. Status queries use per-field indexes, so that a join check over one parent's
- * children does not copy every document of the kind.
+ * The store takes ownership of what it is given and deep-freezes it, so nobody can change stored
+ * state afterwards, and hands out the frozen values themselves: no copies on the way in or out.
+ * The ledger builds every record and document fresh for the store (and the runtime copies user
+ * fields once, when they come in), so nothing a caller still holds is frozen under it; that is
+ * what keeps the embedded store cheap. Status queries use per-field indexes, so that a join check
+ * over one parent's children does not copy every document of the kind.
  */
 import { TransitionConflictError } from '../../machines/errors.js';
 import type { ProcRef } from '../../machines/proc-context.js';
@@ -38,11 +39,7 @@ interface KindDocuments {
   readonly byField: Map<string, Map<unknown, Set<string>>>;
 }
 
-/** A deep copy of plain data (dates kept), frozen all the way down. */
-function frozenCopy<T>(value: T): T {
-  return deepFreeze(structuredClone(value));
-}
-
+/** Freezes plain data all the way down, in place. */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -90,7 +87,7 @@ export class MemoryProcStore implements ProcStore {
     return records.map((record) => {
       const ledger = this.#ledger({ kind: record.kind, id: record.proc });
       if (ledger.bySeq.has(record.seq)) return { status: 'conflict' };
-      const stored = frozenCopy(record);
+      const stored = deepFreeze(record);
       ledger.bySeq.set(record.seq, stored);
       // Records nearly always arrive in order; keep the list sorted without sorting it.
       const last = ledger.ordered[ledger.ordered.length - 1];
@@ -191,15 +188,15 @@ export class MemoryProcStore implements ProcStore {
     this.#remove(ref.kind, ref.id);
   }
 
-  /** Stores a document as given, bypassing procstate (for tests and fixtures). */
+  /** Stores (a copy of) a document as given, bypassing procstate (for tests and fixtures). */
   async putRawDocument(kind: string, document: MutableDocument): Promise<void> {
     assertProcRef({ kind, id: document._id });
-    this.#put(kind, document);
+    this.#put(kind, structuredClone(document));
   }
 
   #put(kind: string, document: MutableDocument): void {
     const documents = this.#kind(kind);
-    const stored = frozenCopy(document) as StoredDocument;
+    const stored = deepFreeze(document) as StoredDocument;
     const previous = documents.byId.get(document._id);
     for (const [field, index] of documents.byField) {
       if (previous !== undefined) index.get(previous[field])?.delete(document._id);
@@ -290,7 +287,7 @@ export class MemoryProcStore implements ProcStore {
 
   async writeLeases(leases: readonly LeaseRecord[]): Promise<void> {
     for (const lease of leases) assertProcRef({ kind: lease.kind, id: lease.proc });
-    for (const lease of leases) this.#leases.set(this.#leaseKey({ kind: lease.kind, id: lease.proc }, lease.run_id), frozenCopy(lease));
+    for (const lease of leases) this.#leases.set(this.#leaseKey({ kind: lease.kind, id: lease.proc }, lease.run_id), deepFreeze({ ...lease }));
   }
 
   async readLease(ref: ProcRef, runId: string): Promise<LeaseRecord | undefined> {

@@ -18,9 +18,9 @@ import { PROC_FIELD_NAMES, type ProcDocumentFields } from '../records.js';
 export type LegacyDocument = Readonly<Record<string, unknown>> & { readonly _id: string };
 
 /** `tasks_status` values the tasks model wrote. */
-export const LEGACY_TASK_STATUSES: readonly string[] = Object.freeze(['CREATED', 'PENDING', 'RUNNING', 'SUCCESS', 'FAILURE']);
+const LEGACY_TASK_STATUSES: readonly string[] = Object.freeze(['CREATED', 'PENDING', 'RUNNING', 'SUCCESS', 'FAILURE']);
 /** Values of the tasks model's own `process_status` (null: never called, or reset). */
-export const LEGACY_PROCESS_STATUSES: readonly (string | null)[] = Object.freeze([null, 'CALLED', 'RUNNING', 'COMPLETED']);
+const LEGACY_PROCESS_STATUSES: readonly (string | null)[] = Object.freeze([null, 'CALLED', 'RUNNING', 'COMPLETED']);
 
 /** Why a document cannot be explained (each becomes a reason in the report). */
 export const AttentionReason = Object.freeze({
@@ -40,7 +40,7 @@ export const AttentionReason = Object.freeze({
 export type AttentionReason = (typeof AttentionReason)[keyof typeof AttentionReason];
 
 /** What the datafix found out about one legacy document. */
-export interface LegacyAssessment {
+interface LegacyAssessment {
   readonly id: string;
   /** The status it would get. */
   readonly status: ProcessStatus;
@@ -83,7 +83,7 @@ export function isLegacy(doc: LegacyDocument): boolean {
 }
 
 /** Assesses one legacy document. Pure. */
-export function assessLegacy(doc: LegacyDocument): LegacyAssessment {
+function assessLegacy(doc: LegacyDocument): LegacyAssessment {
   const problems: AttentionReason[] = [];
   const details: string[] = [];
   const add = (reason: AttentionReason, detail: string) => {
@@ -161,7 +161,7 @@ function asDateOrNull(value: unknown): Date | null {
  * Converts one legacy document (assessed as migratable, or with `lenient`) into procstate's
  * fields. Pure.
  */
-export function convertLegacy(doc: LegacyDocument, assessment: LegacyAssessment, options: { readonly lenient: boolean; readonly parent: ProcRef | null }): LegacyConversion {
+function convertLegacy(doc: LegacyDocument, assessment: LegacyAssessment, options: { readonly lenient: boolean; readonly parent: ProcRef | null }): LegacyConversion {
   const generated: string[] = [];
   const currentProcess = asStringOrNull(doc['current_process']);
   const errors = asStringList(doc['errors']);

@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import { MigrationLockedError } from '../../machines/errors.js';
 
 /** The collection with the datafix's lock documents. */
-export const DEFAULT_MIGRATION_LOCK_COLLECTION = 'procstate_migrations';
+const DEFAULT_MIGRATION_LOCK_COLLECTION = 'procstate_migrations';
 
 interface LockDocument {
   _id: string;
@@ -18,17 +19,6 @@ interface LockDocument {
   state: 'held' | 'released';
   acquired_at: Date;
   heartbeat_at: Date;
-}
-
-/** Another run holds the lock and keeps it alive. */
-export class MigrationLockedError extends Error {
-  override readonly name = 'MigrationLockedError';
-  constructor(
-    readonly owner: string,
-    readonly heartbeatAt: Date,
-  ) {
-    super(`another migration run (${owner}) holds the lock; it was last seen at ${heartbeatAt.toISOString()}`);
-  }
 }
 
 /** Options of {@link acquireMigrationLock}. */

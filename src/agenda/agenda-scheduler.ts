@@ -124,6 +124,7 @@ export class AgendaScheduler implements Scheduler {
   #starting: Promise<Agenda> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #channel: NotificationChannel | undefined;
+  #refilling = false;
 
   constructor(options: AgendaSchedulerOptions) {
     const concurrency = options.concurrency ?? 8;
@@ -235,6 +236,16 @@ export class AgendaScheduler implements Scheduler {
    * at most its lock limit per poll interval. The signal stays in this process.
    */
   #refill(): void {
+    // Jobs that end together need one signal: each signal starts a fill round of its own.
+    if (this.#refilling) return;
+    this.#refilling = true;
+    setImmediate(() => {
+      this.#refilling = false;
+      this.#signalRefill();
+    });
+  }
+
+  #signalRefill(): void {
     const channel = this.#channel;
     if (channel === undefined || channel.state !== 'connected') return;
     const signal = { jobId: 'procstate-slot-free', jobName: AGENDA_JOB_NAME, nextRunAt: new Date(), priority: 0, timestamp: new Date() } as unknown as Parameters<NotificationChannel['publish']>[0];

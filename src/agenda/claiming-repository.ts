@@ -186,7 +186,7 @@ export class ClaimingJobRepository implements JobRepository {
 
   /**
    * The next job to run, locked for this worker: a candidate from the lock query (whose result
-   * serves the rest of the fill round), claimed by one insert, then marked locked.
+   * serves the rest of the fill round), claimed by one insert.
    */
   async getNextJobToRun(jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
     const lockTime = now ?? new Date();
@@ -198,11 +198,18 @@ export class ClaimingJobRepository implements JobRepository {
       const candidates = fresh ? cached.jobs : await this.#readCandidates(jobName, nextScanAt, lockDeadline);
       if (candidates.length === 0) return undefined;
       for (let candidate = candidates.shift(); candidate !== undefined; candidate = candidates.shift()) {
-        if (!this.#lockable(candidate, nextScanAt, lockDeadline)) continue;
-        const claim = `${candidate._id.toHexString()}/${generationOf(candidate)}`;
-        if (!(await this.#claim(claim, candidate._id.toHexString(), by))) continue;
-        this.#held.set(candidate._id.toHexString(), claim);
-        await this.#jobs.updateOne({ _id: candidate._id }, { $set: { lockedAt: lockTime, lastModifiedBy: by } });
+        const id = candidate._id.toHexString();
+        // Concurrent fill rounds of this instance read the same jobs; this one holds it already.
+        if (this.#held.has(id) || !this.#lockable(candidate, nextScanAt, lockDeadline)) continue;
+        const claim = `${id}/${generationOf(candidate)}`;
+        this.#held.set(id, claim);
+        if (!(await this.#claim(claim, id, by))) {
+          this.#held.delete(id);
+          continue;
+        }
+        // `lockedAt` reaches the document with Agenda's own save when the job starts, a moment
+        // later (Agenda locks no more jobs than it can start). Until then other workers may read
+        // the job as free; their claim loses.
         return toJobParameters({ ...candidate, lockedAt: lockTime, lastModifiedBy: by });
       }
     }
@@ -254,7 +261,8 @@ export class ClaimingJobRepository implements JobRepository {
       disabled: { $ne: true },
       $or: [{ lockedAt: { $eq: null }, nextRunAt: { $lte: nextScanAt } }, { lockedAt: { $lte: lockDeadline } }],
     };
-    const jobs = await this.#jobs.find(filter).sort({ nextRunAt: 1, priority: -1 }).limit(this.#candidatesPerQuery).toArray();
+    // Jobs this instance holds may still read as free (their start has not been saved yet): look past them.
+    const jobs = await this.#jobs.find(filter).sort({ nextRunAt: 1, priority: -1 }).limit(this.#candidatesPerQuery + this.#held.size).toArray();
     this.#candidates.set(jobName, { at: Date.now(), jobs });
     return jobs;
   }

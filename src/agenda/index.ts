@@ -3,7 +3,7 @@
  * `agenda`, `@agendajs/mongo-backend` and `mongodb` peers (`ioredis` for Redis notifications).
  * @module procstate/agenda
  */
-export { AgendaScheduler, AGENDA_JOB_NAME, DEFAULT_AGENDA_COLLECTION } from './agenda-scheduler.js';
+export { AgendaScheduler, AGENDA_JOB_NAME, DEFAULT_AGENDA_COLLECTION, CLAIMS_SUFFIX } from './agenda-scheduler.js';
 export type { AgendaSchedulerOptions } from './agenda-scheduler.js';
 export { RedisNotificationChannel } from './redis-notification-channel.js';
 export type { RedisNotificationChannelOptions } from './redis-notification-channel.js';

@@ -7,7 +7,7 @@ import { assertKindName, assertProcId, assertSeq } from '../../persistence/valid
 import type { BatchedRun, ProcJob } from '../scheduler.js';
 
 /** Most runs one batch job may carry (a larger batch in the jobs collection is refused). */
-export const MAX_RUNS_PER_JOB = 1_000;
+const MAX_RUNS_PER_JOB = 1_000;
 
 /** What an Agenda job's `data` holds: a procstate job, flat. */
 export interface ProcJobData {

@@ -36,7 +36,7 @@ export interface DemoOutput {
 }
 
 /** One line of the upload's history in the summary. */
-export interface DemoHistoryLine {
+interface DemoHistoryLine {
   readonly seq: number;
   readonly at: string;
   readonly from: ProcessStatus | null;
@@ -146,7 +146,7 @@ export async function runDemo(options: DemoOptions, output: DemoOutput): Promise
 }
 
 /** The human-readable summary. */
-export function formatSummary(summary: DemoSummary): string {
+function formatSummary(summary: DemoSummary): string {
   const start = summary.history.length > 0 ? Date.parse(summary.history[0]?.at ?? '') : 0;
   const byStatus = PROCESS_STATUSES.filter((status) => summary.entries.byStatus[status] > 0)
     .map((status) => `${summary.entries.byStatus[status]} ${status}`)

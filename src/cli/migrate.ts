@@ -36,7 +36,7 @@ function listed(title: string, problems: readonly UnitProblem[]): string[] {
 }
 
 /** The human-readable report. */
-export function formatMigrationReport(report: MigrationReport): string {
+function formatMigrationReport(report: MigrationReport): string {
   const { units, documents } = report;
   const rows: string[][] = [
     ['migrated', String(units.migrated), String(documents.migrated)],

@@ -116,7 +116,7 @@ export async function runInspect(location: StoreLocation, kind: string, id: stri
 }
 
 /** What `procstate status` reports. */
-export interface StatusReport {
+interface StatusReport {
   readonly kind: string;
   readonly counts: Record<ProcessStatus, number>;
   readonly proc?: ReturnType<typeof toProcSnapshot> | undefined;

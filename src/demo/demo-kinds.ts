@@ -27,7 +27,7 @@ export interface DemoEntryPlan {
 }
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed always gives the same plan. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -78,12 +78,12 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** An error class of the demo's parser, so failures read like NOMAD's (`ParserError: …`). */
-export class ParserError extends Error {
+class ParserError extends Error {
   override readonly name = 'ParserError';
 }
 
 /** The parent kind: an upload with entries. */
-export const demoUpload = defineKind({
+const demoUpload = defineKind({
   name: 'upload',
   processes: {
     process_upload: {
@@ -133,7 +133,7 @@ async function startLevel(
 }
 
 /** The child kind: one entry of an upload. */
-export const demoEntry = defineKind({
+const demoEntry = defineKind({
   name: 'entry',
   parent: { kind: 'upload', key: 'upload_id' },
   processes: {

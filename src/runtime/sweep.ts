@@ -40,7 +40,7 @@ export interface SweepReport {
 type MutableReport = { -readonly [K in keyof SweepReport]: SweepReport[K] };
 
 /** The sweep's thresholds. */
-export interface SweepTimings {
+interface SweepTimings {
   readonly leaseGraceMs: number;
   readonly pendingRedispatchMs: number;
   readonly pendingFailMs: number;

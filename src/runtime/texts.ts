@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../../machines/errors.js';
 
 /** Longest message, step, warning or error text recorded; longer ones are cut. */
-export const MAX_MESSAGE_CHARS = 4096;
+const MAX_MESSAGE_CHARS = 4096;
 
 /** `<ErrorClass>: <message>`, NOMAD's form of a recorded error. */
 export function errorText(error: unknown): string {

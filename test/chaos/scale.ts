@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-export const FULL = process.env['CHAOS_SCALE'] === 'full';
+const FULL = process.env['CHAOS_SCALE'] === 'full';
 
 /** The reduced or the full size. */
 export function scale(reduced: number, full: number): number {
