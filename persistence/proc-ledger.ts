@@ -79,6 +79,12 @@ export interface AppendOptions {
    * for callers whose next step counts procs by their documents. @defaultValue nothing
    */
   readonly onCopyFailure?: ((error: unknown) => void) | undefined;
+  /**
+   * Return once the record is inserted and let the copy follow: for a transition the next one
+   * will likely follow at once (a run's start), so that both copies can share one write. The
+   * document lags meanwhile, which loads repair. @defaultValue false
+   */
+  readonly copyInBackground?: boolean | undefined;
 }
 
 /** What became of one proc of {@link ProcLedger.createMany}. */
@@ -305,6 +311,10 @@ export class ProcLedger {
   async append(current: StoredProc, next: ProcMachineState, meta: TransitionMeta, options: AppendOptions = {}): Promise<StoredProc> {
     const record = transitionRecord({ ref: current.ref, seq: current.seq + 1, from: current.state.status, state: next, meta });
     await this.#insert(record);
+    if (options.copyInBackground === true) {
+      void this.#copy(record);
+      return { ref: current.ref, seq: record.seq, state: next };
+    }
     const copied = await this.#copy(record);
     if (copied !== true) options.onCopyFailure?.(copied);
     if (this.#keepLast !== undefined && isCompleted(next.status)) {

@@ -11,7 +11,7 @@ import { InvalidArgumentError, PersistenceError } from '../machines/errors.js';
 export type ServerProfile = 'mongodb' | 'ferretdb';
 
 /** Update statements per command: FerretDB holds a PostgreSQL connection per statement until the command ends. */
-export const UPDATES_PER_COMMAND: Readonly<Record<ServerProfile, number>> = Object.freeze({ mongodb: 500, ferretdb: 4 });
+export const UPDATES_PER_COMMAND: Readonly<Record<ServerProfile, number>> = Object.freeze({ mongodb: 500, ferretdb: 3 });
 
 /** Checks a profile given as an option. */
 export function assertServerProfile(value: unknown): asserts value is ServerProfile {

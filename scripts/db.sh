@@ -9,16 +9,30 @@
 #
 # Environment: PROCSTATE_FERRETDB_PORT (default 27027), PROCSTATE_FERRETDB_PG (PostgreSQL URL,
 # default postgres://root@127.0.0.1:5432/procstate_ferretdb).
+#
+# The pool is set explicitly. FerretDB 1.24 holds one pool connection per statement of an update
+# command until the command ends, and waits for one more to write (see docs/operations.md): once
+# the statements in flight fill the pool, the server stops answering. The printed URI caps every
+# client at MAX_POOL_SIZE connections, so that the clients of a test or benchmark (a few worker
+# processes, each sending update commands of at most 3 statements) stay well below the pool.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state="$root/.cache/ferretdb"
 port="${PROCSTATE_FERRETDB_PORT:-27027}"
 pg_url="${PROCSTATE_FERRETDB_PG:-postgres://root@127.0.0.1:5432/procstate_ferretdb}"
+pool_max_conns=80
+max_pool_size=6
+# Idle connections go back to PostgreSQL soon, so that its other users (pg-boss in the benchmark) find room.
+case "$pg_url" in
+  *pool_max_conns=*) ;;
+  *\?*) pg_url="${pg_url}&pool_max_conns=${pool_max_conns}&pool_max_conn_idle_time=30s" ;;
+  *) pg_url="${pg_url}?pool_max_conns=${pool_max_conns}&pool_max_conn_idle_time=30s" ;;
+esac
 binary="$state/bin/ferretdb-server"
 pidfile="$state/ferretdb.pid"
 logfile="$state/ferretdb.log"
-uri="mongodb://127.0.0.1:${port}/"
+uri="mongodb://127.0.0.1:${port}/?maxPoolSize=${max_pool_size}"
 
 log() { printf 'db.sh: %s\n' "$*" >&2; }
 
@@ -50,7 +64,7 @@ ensure_postgres() {
 
 # See scripts/ferretdb-gin.sql: lets PostgreSQL serve FerretDB's equality filters from indexes.
 install_gin_twins() {
-  psql -q -v ON_ERROR_STOP=1 "$pg_url" -f "$root/scripts/ferretdb-gin.sql" >/dev/null
+  psql -q -v ON_ERROR_STOP=1 "${pg_url%%\?*}" -f "$root/scripts/ferretdb-gin.sql" >/dev/null
 }
 
 start() {

@@ -49,6 +49,11 @@ export interface RunBatchJob {
   readonly type: 'runs';
   /** The procs' kind. */
   readonly kind: string;
+  /**
+   * The parent all the runs' procs share, when they do (a fan-out's children): a worker that
+   * holds the batch knows which siblings are still to end here. @defaultValue none
+   */
+  readonly parent?: { readonly kind: string; readonly id: string } | undefined;
   /** The runs, started in this order as slots free up. */
   readonly runs: readonly BatchedRun[];
 }

@@ -381,27 +381,26 @@ export class MongoProcStore implements ProcStore {
       assertSeq(fields.sync_counter);
     }
     const perCommand = UPDATES_PER_COMMAND[await this.serverProfile()];
-    await Promise.all(
-      [...groupByKind(writes, (write) => write.ref.kind)].map(async ([kind, indexes]) => {
-        const operations: AnyBulkWriteOperation<ProcDocument>[] = indexes.map((index) => {
-          const { ref, fields, init } = writes[index] as DocumentWrite;
-          return {
-            updateOne: {
-              filter: { _id: ref.id, $or: [{ sync_counter: { $lt: fields.sync_counter } }, { sync_counter: { $exists: false } }] } as Filter<ProcDocument>,
-              update: { $set: { ...(init ?? {}), ...fields } },
-            },
-          };
-        });
-        // One command at a time per kind: a FerretDB command holds a connection per statement.
-        for (const part of chunks(operations, perCommand)) {
-          try {
-            await this.#kind(kind).documents.bulkWrite(part, { ordered: false });
-          } catch (error) {
-            throw toPersistenceError(error, `copying ${part.length} ${kind} records to their documents`);
-          }
+    // One update command at a time, over all kinds: on FerretDB each statement of a command
+    // holds a PostgreSQL connection until the command ends, so commands in flight must stay few.
+    for (const [kind, indexes] of groupByKind(writes, (write) => write.ref.kind)) {
+      const operations: AnyBulkWriteOperation<ProcDocument>[] = indexes.map((index) => {
+        const { ref, fields, init } = writes[index] as DocumentWrite;
+        return {
+          updateOne: {
+            filter: { _id: ref.id, $or: [{ sync_counter: { $lt: fields.sync_counter } }, { sync_counter: { $exists: false } }] } as Filter<ProcDocument>,
+            update: { $set: { ...(init ?? {}), ...fields } },
+          },
+        };
+      });
+      for (const part of chunks(operations, perCommand)) {
+        try {
+          await this.#kind(kind).documents.bulkWrite(part, { ordered: false });
+        } catch (error) {
+          throw toPersistenceError(error, `copying ${part.length} ${kind} records to their documents`);
         }
-      }),
-    );
+      }
+    }
   }
 
   async deleteDocument(ref: ProcRef): Promise<void> {

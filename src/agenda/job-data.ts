@@ -3,7 +3,7 @@
  * live in a collection anyone with access can edit, so they are untrusted input.
  */
 import { InvalidArgumentError } from '../../machines/errors.js';
-import { assertKindName, assertProcId, assertSeq } from '../../persistence/validate.js';
+import { assertKindName, assertProcId, assertProcRef, assertSeq } from '../../persistence/validate.js';
 import type { BatchedRun, ProcJob } from '../scheduler.js';
 
 /** Most runs one batch job may carry (a larger batch in the jobs collection is refused). */
@@ -17,6 +17,7 @@ export interface ProcJobData {
   readonly callId?: string;
   readonly seq?: number;
   readonly runs?: readonly BatchedRun[];
+  readonly parent?: { readonly kind: string; readonly id: string };
   readonly runId?: string;
   readonly limit?: 'soft' | 'hard';
 }
@@ -27,7 +28,12 @@ export function toJobData(job: ProcJob): ProcJobData {
     case 'run':
       return { type: job.type, kind: job.kind, id: job.id, callId: job.callId, ...(job.seq === undefined ? {} : { seq: job.seq }) };
     case 'runs':
-      return { type: job.type, kind: job.kind, runs: job.runs.map((run) => ({ id: run.id, callId: run.callId, ...(run.seq === undefined ? {} : { seq: run.seq }) })) };
+      return {
+        type: job.type,
+        kind: job.kind,
+        runs: job.runs.map((run) => ({ id: run.id, callId: run.callId, ...(run.seq === undefined ? {} : { seq: run.seq }) })),
+        ...(job.parent === undefined ? {} : { parent: { kind: job.parent.kind, id: job.parent.id } }),
+      };
     case 'join':
       return { type: job.type, kind: job.kind, id: job.id };
     case 'timeout':
@@ -47,7 +53,7 @@ function parseRun(value: unknown): BatchedRun {
 /** Reads a job back from Agenda's data, checking every field. @throws InvalidArgumentError */
 export function parseJobData(data: unknown): ProcJob {
   if (typeof data !== 'object' || data === null) throw new InvalidArgumentError('An Agenda job without procstate data.');
-  const { type, kind, id, callId, seq, runs, runId, limit } = data as Record<string, unknown>;
+  const { type, kind, id, callId, seq, runs, runId, limit, parent } = data as Record<string, unknown>;
   assertKindName(kind);
   switch (type) {
     case 'run': {
@@ -58,7 +64,8 @@ export function parseJobData(data: unknown): ProcJob {
       if (!Array.isArray(runs) || runs.length === 0 || runs.length > MAX_RUNS_PER_JOB) {
         throw new InvalidArgumentError(`A batch job needs 1 to ${MAX_RUNS_PER_JOB} runs.`);
       }
-      return { type, kind, runs: runs.map(parseRun) };
+      if (parent !== undefined) assertProcRef(parent);
+      return { type, kind, runs: runs.map(parseRun), ...(parent === undefined ? {} : { parent: { kind: parent.kind, id: parent.id } }) };
     case 'join':
       assertProcId(id);
       return { type, kind, id };

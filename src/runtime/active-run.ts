@@ -7,10 +7,10 @@
  * the machine's guards decide whether the run still holds the proc (a queued call or a soft
  * timeout leaves it in place; a reset, a stop or a lost-worker failure does not). A heartbeat
  * renews the lease and looks for foreign records, so a fenced run learns it even while idle.
- * The renewal does not queue behind the run's writes: a write slowed down by the database must
- * not starve the lease that lets it land. Renewals of different runs share round trips.
+ * The renewal does not queue behind the run's writes (a write slowed down by the database must
+ * not starve the lease that lets it land), nor behind the scheduler's lock extension, and a late
+ * renewal is followed by the next as soon as it is due. Renewals of different runs share round trips.
  */
-import { performance } from 'node:perf_hooks';
 import { RunFencedError, SoftTimeLimitExceeded, WorkerShutdown } from '../../machines/errors.js';
 import type { ProcRef } from '../../machines/proc-context.js';
 import type { ProcEvent } from '../../machines/proc-events.js';
@@ -38,6 +38,8 @@ export interface RunOptions {
 /** The runs this runtime holds, and what they share: the lease writes. */
 export class ActiveRuns {
   readonly #runs = new Map<string, ActiveRun>();
+  /** Per parent: the children of batch jobs this runtime took on and has not finished starting or running. */
+  readonly #takenOn = new Map<string, Set<string>>();
   readonly #commit: Commit;
   readonly #store: ProcStore;
   readonly #logger: RuntimeLogger;
@@ -87,6 +89,48 @@ export class ActiveRuns {
     return run;
   }
 
+  /**
+   * Notes that this runtime took on a batch of the parent's children: each makes the join check
+   * its end calls for here ({@link ActiveRuns.release} as part of it), whether it ran here or not.
+   */
+  takeOn(parent: ProcRef, children: readonly ProcRef[]): void {
+    const key = parentKey(parent);
+    let taken = this.#takenOn.get(key);
+    if (taken === undefined) this.#takenOn.set(key, (taken = new Set()));
+    for (const child of children) taken.add(childKey(child));
+  }
+
+  /** True while a child taken on with {@link ActiveRuns.takeOn} has not made its join check. */
+  isTakenOn(parent: ProcRef, child: ProcRef): boolean {
+    return this.#takenOn.get(parentKey(parent))?.has(childKey(child)) === true;
+  }
+
+  /** A child taken on makes its join check now: it no longer holds its siblings' checks back. */
+  release(parent: ProcRef, child: ProcRef): void {
+    const key = parentKey(parent);
+    const taken = this.#takenOn.get(key);
+    taken?.delete(childKey(child));
+    if (taken?.size === 0) this.#takenOn.delete(key);
+  }
+
+  /**
+   * True while this runtime still has a child of `parent` other than `except` to end: one it runs
+   * (that has not recorded its end) or one of a batch it took on. That child tries the parent's
+   * join once it ends, so `except` need not.
+   */
+  runsChildOf(parent: ProcRef, except: ProcRef): boolean {
+    const taken = this.#takenOn.get(parentKey(parent));
+    if (taken !== undefined && (taken.size > 1 || !taken.has(childKey(except)))) return true;
+    // (A child releases itself before it asks, so the two ends of siblings that end together
+    // cannot both see the other: the second to ask sees the first gone.)
+    for (const run of this.#runs.values()) {
+      if (run.ref.kind === except.kind && run.ref.id === except.id) continue;
+      const { status, context } = run.proc.state;
+      if (status === 'RUNNING' && context.parent?.kind === parent.kind && context.parent.id === parent.id) return true;
+    }
+    return false;
+  }
+
   /** Fences this runtime's run of a proc that was reset or stopped from here. */
   fenceLocal(previous: StoredProc, reason: string): void {
     const runId = previous.state.context.run?.id;
@@ -98,6 +142,12 @@ export class ActiveRuns {
     for (const run of this.#runs.values()) run.shutdown();
   }
 }
+
+function parentKey(ref: ProcRef): string {
+  return `${ref.kind}\u0000${ref.id}`;
+}
+
+const childKey = parentKey;
 
 interface RunDependencies {
   readonly commit: Commit;
@@ -125,6 +175,9 @@ export class ActiveRun {
   #renewal: Promise<void> | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  #ended = false;
+  #checking = false;
+  #touching = false;
   #pendingWarnings: string[] = [];
   readonly #errors: string[] = [];
 
@@ -160,19 +213,46 @@ export class ActiveRun {
     return this.#errors;
   }
 
-  /** Starts the heartbeat. */
+  /**
+   * Starts the heartbeat: a renewal every third of the lease, timed from when the previous one
+   * began. A renewal that is late does not cost the next one its turn (a fixed interval would let
+   * the tick that falls inside a slow renewal pass without renewing, leaving the next renewal too
+   * little of the lease to land in); the next one follows as soon as it is due.
+   */
   begin(): void {
-    const interval = Math.max(10, Math.floor(this.#leaseMs / 3));
-    this.#timer = setInterval(() => {
-      void this.heartbeat().catch((error: unknown) => reportError(this.#deps.logger, error, `heartbeat of ${this.ref.kind} ${this.ref.id}`));
-    }, interval);
+    this.#scheduleRenewal(this.#renewEveryMs());
+  }
+
+  #renewEveryMs(): number {
+    return Math.max(10, Math.floor(this.#leaseMs / 3));
+  }
+
+  #scheduleRenewal(delayMs: number): void {
+    if (this.#ended) return;
+    this.#timer = setTimeout(() => void this.#beat(), delayMs);
     this.#timer.unref();
+  }
+
+  async #beat(): Promise<void> {
+    const began = performance.now();
+    await this.#renew().catch((error: unknown) => reportError(this.#deps.logger, error, `renewing the lease of ${this.ref.kind} ${this.ref.id}`));
+    this.#scheduleRenewal(Math.max(0, this.#renewEveryMs() - (performance.now() - began)));
+    // Serialized with the run's writes, so it may wait behind a slow one; the renewals do not.
+    if (!this.#checking) {
+      this.#checking = true;
+      void this.#lookForForeignRecords()
+        .catch((error: unknown) => reportError(this.#deps.logger, error, `heartbeat of ${this.ref.kind} ${this.ref.id}`))
+        .finally(() => {
+          this.#checking = false;
+        });
+    }
   }
 
   /** Stops the heartbeat, removes the lease record (if one was written) and leaves the registry. */
   async end(): Promise<void> {
+    this.#ended = true;
     this.#deps.ended();
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     await this.#chain.catch(() => undefined);
     // A renewal still in flight would write the lease record again after it was removed.
     await this.#renewal?.catch(() => undefined);
@@ -238,7 +318,12 @@ export class ActiveRun {
   /** Renews the lease, extends the scheduler's lock and looks for records written by others. */
   async heartbeat(): Promise<void> {
     await this.#renew();
-    await this.#serialize(async () => {
+    await this.#lookForForeignRecords();
+  }
+
+  /** Adopts what another writer recorded since the run's last write; fences the run when it moved the proc on. */
+  #lookForForeignRecords(): Promise<void> {
+    return this.#serialize(async () => {
       if (this.#fenced !== undefined) return;
       const foreign = await this.#deps.commit.ledger.recordAt(this.ref, this.#proc.seq + 1);
       if (foreign !== undefined) {
@@ -247,6 +332,20 @@ export class ActiveRun {
         else this.#adopt(latest);
       }
     });
+  }
+
+  /** Extends the scheduler's lock, one touch at a time, outside the renewal's path. */
+  #touch(): void {
+    const touch = this.#delivery?.touch;
+    if (touch === undefined || this.#touching) return;
+    this.#touching = true;
+    // The scheduler's lock only saves a redelivery; the lease is what fences, so a slow or
+    // failed touch must not hold back (or fail) a renewal.
+    void touch()
+      .catch((error: unknown) => reportError(this.#deps.logger, error, `extending the scheduler's lock on ${this.ref.kind} ${this.ref.id}`))
+      .finally(() => {
+        this.#touching = false;
+      });
   }
 
   /** One renewal at a time; a heartbeat that finds one in flight waits for it instead. */
@@ -270,9 +369,7 @@ export class ActiveRun {
       });
       this.#leaseWritten = true;
       this.#deadline = started + this.#leaseMs - this.#safetyMs;
-      // The scheduler's lock only saves a redelivery; the lease is what fences. A failed touch
-      // must not fail the heartbeat (and skip its look for foreign records).
-      await this.#delivery?.touch?.().catch((error: unknown) => reportError(this.#deps.logger, error, `extending the scheduler's lock on ${this.ref.kind} ${this.ref.id}`));
+      this.#touch();
     })().finally(() => {
       this.#renewal = undefined;
     });

@@ -36,6 +36,8 @@ export interface TransitionOptions {
    * may join). @defaultValue false
    */
   readonly requireCopy?: boolean | undefined;
+  /** Return once the record is inserted; the copy follows (see {@link AppendOptions.copyInBackground}). @defaultValue false */
+  readonly copyInBackground?: boolean | undefined;
 }
 
 /** Conflicting attempts before giving up with `SyncFailureError` (NOMAD's `ProcessSyncFailure`). */
@@ -103,7 +105,10 @@ export class Commit {
         append: true,
         write: async (base) => {
           let copyError: unknown;
-          const copy: AppendOptions = options.requireCopy === true ? { onCopyFailure: (error) => (copyError = error) } : {};
+          const copy: AppendOptions = {
+            copyInBackground: options.copyInBackground,
+            ...(options.requireCopy === true ? { onCopyFailure: (error: unknown) => (copyError = error) } : {}),
+          };
           const next = await this.ledger.append(
             base,
             result.state,

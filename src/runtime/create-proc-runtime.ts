@@ -120,9 +120,9 @@ export function createProcRuntime(options: ProcRuntimeOptions): ProcRuntime {
     onCopyError: (error, ref, seq) => reportError(logger, error, `copying ${ref.kind} ${ref.id} #${seq} to its document`),
   });
   const commit = new Commit({ ledger, notices, worker, clock });
-  const effects = new Effects({ commit, registry, scheduler, store, logger, dispatchBatchSize });
-  const calls = new Calls({ commit, effects, registry });
   const runs = new ActiveRuns({ commit, store, logger });
+  const effects = new Effects({ commit, registry, scheduler, store, logger, dispatchBatchSize, runs });
+  const calls = new Calls({ commit, effects, registry });
   const runner = new Runner({ commit, effects, runs, logger, calls, registry, store, iso: () => commit.iso() });
   const jobs = new JobHandlers({ commit, effects, registry, runner, runs, concurrency });
   const sweep = new Sweep({ commit, effects, registry, store, scheduler, runs, logger, ...timings });

@@ -15,6 +15,7 @@ import { GroupCommit } from '../../persistence/group-commit.js';
 import type { StoredProc } from '../../persistence/proc-ledger.js';
 import type { ProcStore } from '../../persistence/proc-store.js';
 import type { BatchedRun, ProcJob, Scheduler } from '../scheduler.js';
+import type { ActiveRuns } from './active-run.js';
 import type { AcceptedOutcome, Commit } from './commit.js';
 import type { KindRegistry } from './kind-registry.js';
 import { reportError, type RuntimeLogger } from './logger.js';
@@ -22,6 +23,13 @@ import { clip, errorText } from './texts.js';
 
 /** Most jobs handed to the scheduler in one round trip. */
 const MAX_DISPATCH_BATCH = 500;
+
+/**
+ * The processing statuses in the order a join check asks for them: the small ones first. While
+ * children run, RUNNING holds a few of them and PENDING possibly thousands, and FerretDB does not
+ * push a limit down with a filter: asking PENDING first would fetch every pending sibling.
+ */
+const JOIN_CHECK_ORDER = [ProcessStatus.RUNNING, ProcessStatus.WAITING_FOR_RESULT, ProcessStatus.PENDING] as const;
 
 /** What {@link Effects} works with. */
 export interface EffectsOptions {
@@ -32,6 +40,8 @@ export interface EffectsOptions {
   readonly logger: RuntimeLogger;
   /** Most runs one job carries when many calls are dispatched together; 1 gives a job per call. */
   readonly dispatchBatchSize: number;
+  /** The runs this runtime holds: a child still running here checks its parent's join itself. */
+  readonly runs: ActiveRuns;
 }
 
 interface JoinAttempt {
@@ -47,6 +57,7 @@ export class Effects {
   readonly #store: ProcStore;
   readonly #logger: RuntimeLogger;
   readonly #batchSize: number;
+  readonly #runs: ActiveRuns;
   readonly #dispatches: GroupCommit<ProcJob, string>;
   readonly #joins = new Map<string, JoinAttempt>();
 
@@ -57,6 +68,7 @@ export class Effects {
     this.#store = options.store;
     this.#logger = options.logger;
     this.#batchSize = options.dispatchBatchSize;
+    this.#runs = options.runs;
     this.#dispatches = new GroupCommit((jobs) => options.scheduler.dispatch(jobs), MAX_DISPATCH_BATCH);
   }
 
@@ -93,7 +105,7 @@ export class Effects {
           break;
         case 'notifyParent': {
           const parent = proc.state.context.parent;
-          if (parent !== null && isProcessing(previous.state.status)) await this.tryJoin(parent);
+          if (parent !== null && isProcessing(previous.state.status)) await this.childEnded(parent, proc.ref);
           break;
         }
         default:
@@ -102,21 +114,26 @@ export class Effects {
     }
   }
 
-  /** Hands the pending calls of these procs to the scheduler, batched per kind. */
+  /** Hands the pending calls of these procs to the scheduler, batched per kind and parent. */
   async #dispatchCalls(procs: readonly StoredProc[]): Promise<void> {
-    const byKind = new Map<string, StoredProc[]>();
+    const groups = new Map<string, StoredProc[]>();
     for (const proc of procs) {
       if (proc.state.context.call === null) continue;
-      let group = byKind.get(proc.ref.kind);
-      if (group === undefined) byKind.set(proc.ref.kind, (group = []));
+      const parent = proc.state.context.parent;
+      const key = `${proc.ref.kind}\u0000${parent === null ? '' : `${parent.kind}\u0000${parent.id}`}`;
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = []));
       group.push(proc);
     }
     const jobs: Array<{ readonly job: ProcJob; readonly procs: readonly StoredProc[] }> = [];
-    for (const [kind, group] of byKind) {
+    for (const group of groups.values()) {
+      const { kind } = (group[0] as StoredProc).ref;
+      const parent = (group[0] as StoredProc).state.context.parent;
       for (let start = 0; start < group.length; start += this.#batchSize) {
         const part = group.slice(start, start + this.#batchSize);
         const runs: BatchedRun[] = part.map((proc) => ({ id: proc.ref.id, callId: proc.state.context.call?.id as string, seq: proc.seq }));
-        const job: ProcJob = runs.length === 1 ? { type: 'run', kind, ...(runs[0] as BatchedRun) } : { type: 'runs', kind, runs };
+        const job: ProcJob =
+          runs.length === 1 ? { type: 'run', kind, ...(runs[0] as BatchedRun) } : { type: 'runs', kind, runs, ...(parent === null ? {} : { parent: { kind: parent.kind, id: parent.id } }) };
         jobs.push({ job, procs: part });
       }
     }
@@ -170,6 +187,16 @@ export class Effects {
   }
 
   /**
+   * A child left its processing statuses: try the parent's join, unless a sibling still runs
+   * here (it tries once it has ended, and a sibling elsewhere is found by the query anyway).
+   */
+  childEnded(parent: ProcRef, child: ProcRef): Promise<void> {
+    this.#runs.release(parent, child);
+    if (this.#runs.runsChildOf(parent, child)) return Promise.resolve();
+    return this.tryJoin(parent);
+  }
+
+  /**
    * Dispatches a join job for the parent when none of its children is processing any more.
    * Coalesced per parent; never throws (a missed join is found by the sweep).
    * @param known - the parent's state when the caller just recorded it (saves reading it).
@@ -214,7 +241,7 @@ export class Effects {
   /** True while any child of the parent is PENDING, RUNNING or WAITING_FOR_RESULT. */
   async anyChildProcessing(parent: ProcRef): Promise<boolean> {
     for (const child of this.#registry.kind(parent.kind).children) {
-      if (await this.#store.anyInStatus(child.name, STATUSES_PROCESSING, { field: child.parentKey, value: parent.id })) return true;
+      if (await this.#store.anyInStatus(child.name, JOIN_CHECK_ORDER, { field: child.parentKey, value: parent.id })) return true;
     }
     return false;
   }

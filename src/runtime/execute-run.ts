@@ -119,7 +119,7 @@ export class Runner {
       return this.#fenced(run.fenced as RunFencedError);
     }
     const parent = run.proc.state.context.parent;
-    if (parent !== null) await effects.tryJoin(parent);
+    if (parent !== null) await effects.childEnded(parent, run.ref);
     return { kind: 'deleted' };
   }
 }

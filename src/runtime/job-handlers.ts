@@ -12,7 +12,7 @@ import { ProcessStatus } from '../../machines/process-status.js';
 import type { StoredProc } from '../../persistence/proc-ledger.js';
 import { assertProcId, assertSeq } from '../../persistence/validate.js';
 import type { JsonValue, ProcessFunction } from '../define-kind.js';
-import type { BatchedRun, JobDelivery, ProcJob } from '../scheduler.js';
+import type { JobDelivery, ProcJob, RunBatchJob } from '../scheduler.js';
 import type { ActiveRuns } from './active-run.js';
 import type { Commit } from './commit.js';
 import type { Effects } from './effects.js';
@@ -57,10 +57,11 @@ export class JobHandlers {
         const ref = this.#registry.ref(job.kind, job.id);
         assertProcId(job.callId);
         if (job.seq !== undefined) assertSeq(job.seq);
-        return this.#slots.run(() => this.#start(ref, job, delivery));
+        await this.#slots.run(() => this.#start(ref, job, delivery));
+        return;
       }
       case 'runs':
-        return this.#startBatch(job.kind, job.runs, delivery);
+        return this.#startBatch(job, delivery);
       case 'join':
         return this.#slots.run(() => this.#join(this.#registry.ref(job.kind, job.id), delivery));
       case 'timeout': {
@@ -73,10 +74,16 @@ export class JobHandlers {
     }
   }
 
-  /** Starts every run of a batch as slots free up, keeping the scheduler's lock on the job meanwhile. */
-  async #startBatch(kind: string, batch: readonly BatchedRun[], delivery: JobDelivery): Promise<void> {
+  /**
+   * Starts every run of a batch as slots free up, keeping the scheduler's lock on the job
+   * meanwhile. The batch's children are taken on for their parent: while one of them is still to
+   * end here, the others need not check the parent's join (see {@link ActiveRuns.runsChildOf}).
+   */
+  async #startBatch(job: RunBatchJob, delivery: JobDelivery): Promise<void> {
+    const { kind, runs: batch, parent } = job;
     this.#registry.kind(kind);
     if (!Array.isArray(batch) || batch.length === 0) throw new InvalidArgumentError('A batch job needs a non-empty list of runs.');
+    if (parent !== undefined) this.#registry.ref(parent.kind, parent.id);
     const runs = batch.map((run) => {
       if (typeof run !== 'object' || run === null) throw new InvalidArgumentError('Each run of a batch must be an object.');
       assertProcId(run.callId);
@@ -88,9 +95,21 @@ export class JobHandlers {
         ? setInterval(() => void delivery.touch?.().catch(() => undefined), delivery.keepAliveMs)
         : undefined;
     keepAlive?.unref();
+    if (parent !== undefined) this.#runs.takeOn(parent, runs.map(({ ref }) => ref));
     try {
       // One run failing to start (a corrupt document, a database error) does not hold back the others.
-      const settled = await Promise.allSettled(runs.map(({ ref, run }) => this.#slots.run(() => this.#start(ref, run, delivery))));
+      const settled = await Promise.allSettled(
+        runs.map(async ({ ref, run }) => {
+          try {
+            await this.#slots.run(() => this.#start(ref, run, delivery));
+          } finally {
+            // A child that did not end here (its start was refused, its run was fenced, it
+            // failed to start) makes the check its end would have made, so that no sibling that
+            // skipped its own check for it is left waiting.
+            if (parent !== undefined && this.#runs.isTakenOn(parent, ref)) await this.#effects.childEnded(parent, ref);
+          }
+        }),
+      );
       const failed = settled.find((result) => result.status === 'rejected');
       if (failed?.status === 'rejected') throw failed.reason;
     } finally {
@@ -109,9 +128,25 @@ export class JobHandlers {
     return this.#commit.load(ref);
   }
 
+  /**
+   * Starts and runs one pending call. From the moment its record is read, a child is taken on for
+   * its parent (its siblings ending meanwhile leave the join check to it), and it makes that check
+   * whether it runs or not.
+   */
   async #start(ref: ProcRef, job: { readonly callId: string; readonly seq?: number | undefined }, delivery: JobDelivery): Promise<void> {
     const base = await this.#baseOf(ref, job.seq);
     if (base === undefined) return;
+    const parent = base.state.context.parent;
+    if (parent === null) return this.#startRead(ref, base, job, delivery);
+    this.#runs.takeOn(parent, [ref]);
+    try {
+      await this.#startRead(ref, base, job, delivery);
+    } finally {
+      if (this.#runs.isTakenOn(parent, ref)) await this.#effects.childEnded(parent, ref);
+    }
+  }
+
+  async #startRead(ref: ProcRef, base: StoredProc, job: { readonly callId: string }, delivery: JobDelivery): Promise<void> {
     const entry = this.#registry.kind(ref.kind);
     const processName = base.state.context.call?.process;
     const definition = processName === undefined ? undefined : entry.processes.get(processName);
@@ -128,7 +163,8 @@ export class JobHandlers {
         lease_ms: leaseMs,
         at: this.#commit.iso(),
       }),
-      { base, runId },
+      // The function runs next: its first write (or its end) can share the start's document copy.
+      { base, runId, copyInBackground: true },
     );
     // A rejected start is a duplicate or late delivery: another worker owns the call.
     if (!outcome.accepted) return;

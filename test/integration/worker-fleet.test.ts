@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { alive, expectCleanFleetRun, startProducer, startWorker as startFleetWorker, until as untilWith, type FleetWorker } from '../helpers/fleet.js';
-import { useTestDatabase } from '../helpers/mongo.js';
+import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
+import { watched } from '../helpers/watchdog.js';
 
 const database = useTestDatabase();
 const ENTRIES = 500;
@@ -31,7 +32,13 @@ describe('a fleet of worker processes', () => {
     try {
       await producer.create('upload', 'big');
       await producer.call('upload', 'big', 'process_upload', { entries: ENTRIES });
-      await until('the upload to wait for its entries', async () => (await producer.get('upload', 'big')).process_status === 'WAITING_FOR_RESULT', 180_000);
+      await until('the upload to wait for its entries', async () => {
+        const upload = await producer.get('upload', 'big');
+        if (upload.process_status === 'WAITING_FOR_RESULT') return true;
+        if (upload.process_running) return false;
+        // A failed upload fails the test at once, with its reason, rather than at the wait's end.
+        throw new Error(`the upload ended ${upload.process_status} (${upload.last_status_message ?? ''}) before it waited\n${workers.map((worker) => `--- ${worker.name}\n${worker.log.slice(-3000)}`).join('\n')}`);
+      }, 180_000);
 
       // Kill a worker while it is running entries.
       const entries = database.db.collection('entries');
@@ -48,7 +55,7 @@ describe('a fleet of worker processes', () => {
       victim?.process.kill('SIGKILL');
       const killedAt = (await producer.childCounts('upload', 'big')).processed;
 
-      const upload = await producer.waitForCompletion('upload', 'big', { timeoutMs: 240_000, pollMs: 500 });
+      const upload = await watched('the upload to complete', mongoUri(), 240_000, producer.waitForCompletion('upload', 'big', { timeoutMs: 250_000, pollMs: 500 }));
       expect(upload.process_status).toBe('SUCCESS');
       expect(killedAt).toBeLessThan(ENTRIES);
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryProcStore } from '../../persistence/index.js';
 import {
   createProcRuntime,
@@ -149,6 +149,60 @@ describe('stuck in PENDING (NOMAD §5, §9)', () => {
 });
 
 describe('leases and fencing', () => {
+  it('renews on time after slow renewals: a late renewal is followed by the next at once, not a third of a lease later', async () => {
+    // Fake clocks make the timing exact: two renewals in a row take longer than a third of the
+    // lease. Renewing on a fixed interval, the tick inside each slow renewal passed without
+    // renewing, the following renewal landed after the lease's deadline, and the run's next write
+    // fenced it (seen in the fleet tests on a loaded machine).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance', 'Date'] });
+    try {
+      const store = new MemoryProcStore();
+      const writeLeases = store.writeLeases.bind(store);
+      let renewals = 0;
+      store.writeLeases = async (leases) => {
+        renewals += 1;
+        if (renewals <= 2) await new Promise((resolve) => setTimeout(resolve, 250));
+        return writeLeases(leases);
+      };
+      const kinds = [
+        defineKind({
+          name: 'job',
+          leaseMs: 600,
+          processes: {
+            work: {
+              run: async (ctx) => {
+                for (let step = 0; step < 60; step += 1) {
+                  await ctx.setStep(`step ${step}`);
+                  await new Promise((resolve) => setTimeout(resolve, 20));
+                }
+              },
+            },
+          },
+        }),
+      ];
+      // Every step of the runtime waits on (faked) timers, so each is driven a millisecond at a time.
+      const drive = async <T,>(work: Promise<T>): Promise<T> => {
+        let settled = false;
+        void work.finally(() => {
+          settled = true;
+        });
+        while (!settled) await vi.advanceTimersByTimeAsync(1);
+        return work;
+      };
+      const runtime = await drive(start({ kinds, store, leaseGraceMs: 0 }));
+      const id = unique('slow-renewals');
+      await drive(runtime.create('job', id));
+      await drive(runtime.call('job', id, 'work'));
+      const done = await drive(runtime.waitForCompletion('job', id, { timeoutMs: 10_000 }));
+      expect(renewals).toBeGreaterThanOrEqual(3);
+      expect(done).toMatchObject({ process_status: 'SUCCESS', current_process_step: 'step 59' });
+      await drive(runtime.close({ drainTimeoutMs: 1_000 }));
+      open.splice(open.indexOf(runtime), 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('keeps renewing the lease while one of the run\'s own writes is held up in the database', async () => {
     const store = new MemoryProcStore();
     const insertTransitions = store.insertTransitions.bind(store);
