@@ -2,11 +2,11 @@
  * Pure helpers around the proc machine: build the initial state, apply one event, explain a
  * rejection, and convert to and from XState's persisted snapshot.
  */
-import { createActor, initialTransition, type AnyActorScope, type ExecutableActionsFrom } from 'xstate';
+import { createActor, type AnyActorScope, type ExecutableActionsFrom } from 'xstate';
 import type { ProcContext, ProcMachineState, ProcRef } from './proc-context.js';
 import type { ProcEvent } from './proc-events.js';
 import { PROC_MACHINE_ID, PROC_MACHINE_VERSION } from './machine-identity.js';
-import { procMachine } from './proc-machine.js';
+import { createInitialContext, procMachine } from './proc-machine.js';
 import { isProcessing, type ProcessStatus } from './process-status.js';
 
 /** Side effects the runtime performs once a transition is recorded. */
@@ -50,14 +50,25 @@ export interface RejectedTransition {
 /** The result of {@link applyProcEvent}. */
 export type ProcTransitionResult = AcceptedTransition | RejectedTransition;
 
-/** The state of a new proc: READY with an empty context. Pure. */
+/**
+ * The state of a new proc: READY with an empty context, what XState's `initialTransition` gives
+ * for this machine (a test checks it), built without the throwaway actor that costs. Pure.
+ */
 export function initialProcState(parent: ProcRef | null): ProcMachineState {
-  const [snapshot] = initialTransition(procMachine, { parent });
-  return { status: snapshot.value, context: snapshot.context };
+  return { status: 'READY', context: createInitialContext({ parent }) };
 }
 
-function resolve(state: ProcMachineState) {
-  return procMachine.resolveState({ value: state.status, context: state.context as ProcContext });
+type ResolvedSnapshot = ReturnType<typeof procMachine.resolveState>;
+
+/**
+ * XState's snapshot of the states this module handed out: the next transition of a proc usually
+ * starts from the state the previous one returned, and resolving it again is most of XState's
+ * work. Keyed by the state object (states are never changed in place), so it holds nothing alive.
+ */
+const resolved = new WeakMap<ProcMachineState, ResolvedSnapshot>();
+
+function resolve(state: ProcMachineState): ResolvedSnapshot {
+  return resolved.get(state) ?? procMachine.resolveState({ value: state.status, context: state.context as ProcContext });
 }
 
 type ExecutableAction = ExecutableActionsFrom<typeof procMachine>;
@@ -104,11 +115,13 @@ export function applyProcEvent(state: ProcMachineState, event: ProcEvent): ProcT
     return { accepted: false, status: state.status, reason: explainRejection(state, event) };
   }
   const [next, actions] = transitionOnce(snapshot, event);
+  const nextState: ProcMachineState = { status: next.value, context: next.context };
+  resolved.set(nextState, next);
   return {
     accepted: true,
     from: state.status,
     to: next.value,
-    state: { status: next.value, context: next.context },
+    state: nextState,
     actions: actions.map((action) => action.type).filter((type): type is ProcAction => PROC_ACTIONS.includes(type)),
   };
 }

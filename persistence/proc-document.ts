@@ -19,7 +19,11 @@ import type { ProcDocumentFields, StoredDocument } from './records.js';
 /** Fields of the tasks model that the datafix removes; their presence means "not migrated". */
 export const LEGACY_FIELD_NAMES: readonly string[] = Object.freeze(['tasks', 'current_task', 'tasks_status']);
 
-/** The document fields for a machine state at a sequence number. Pure. */
+/**
+ * The document fields for a machine state at a sequence number. Pure. The state's values are
+ * shared, not copied: machine states are never changed in place (XState's `assign` makes new
+ * ones), and a store serialises or freezes what it is given.
+ */
 export function encodeProcFields(state: ProcMachineState, seq: number): ProcDocumentFields {
   const { context } = state;
   return {
@@ -27,20 +31,14 @@ export function encodeProcFields(state: ProcMachineState, seq: number): ProcDocu
     current_process: context.current_process,
     current_process_step: context.current_process_step,
     last_status_message: context.last_status_message,
-    errors: [...context.errors],
-    warnings: [...context.warnings],
+    errors: context.errors,
+    warnings: context.warnings,
     complete_time: context.complete_time === null ? null : new Date(context.complete_time),
     worker_hostname: context.worker_hostname,
     job_id: context.job_id,
-    queue: context.queue.map((call) => ({ ...call })),
+    queue: context.queue,
     sync_counter: seq,
-    procstate: {
-      machine: PROC_MACHINE_ID,
-      machine_version: PROC_MACHINE_VERSION,
-      call: context.call === null ? null : { ...context.call },
-      run: context.run === null ? null : { ...context.run },
-      parent: context.parent === null ? null : { ...context.parent },
-    },
+    procstate: { machine: PROC_MACHINE_ID, machine_version: PROC_MACHINE_VERSION, call: context.call, run: context.run, parent: context.parent },
   };
 }
 

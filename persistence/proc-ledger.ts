@@ -80,11 +80,14 @@ export interface AppendOptions {
    */
   readonly onCopyFailure?: ((error: unknown) => void) | undefined;
   /**
-   * Return once the record is inserted and let the copy follow: for a transition the next one
-   * will likely follow at once (a run's start), so that both copies can share one write. The
-   * document lags meanwhile, which loads repair. @defaultValue false
+   * Return once the record is inserted and let the copy follow: for a transition whose next
+   * step needs only the record (a dispatch, a run's function), so that the two overlap, or the
+   * copy shares its write with the next transition's. The document lags meanwhile, which loads
+   * repair. @defaultValue false
    */
   readonly copyInBackground?: boolean | undefined;
+  /** With `copyInBackground`: receives the copy's promise, which never rejects. @defaultValue nobody */
+  readonly copied?: ((done: Promise<void>) => void) | undefined;
 }
 
 /** What became of one proc of {@link ProcLedger.createMany}. */
@@ -110,7 +113,13 @@ function keyOf(ref: ProcRef): string {
   return `${ref.kind}\u0000${ref.id}`;
 }
 
+function recordKey(kind: string, id: string, seq: number): string {
+  return `${kind}\u0000${id}\u0000${seq}`;
+}
+
 const DEFAULT_MAX_BATCH = 256;
+/** Records this ledger wrote that it keeps, newest first out of the window: a worker in the same process starts from them. */
+const RECENT_RECORDS = 20_000;
 
 /** The ledger protocol over a store. */
 export class ProcLedger {
@@ -121,6 +130,11 @@ export class ProcLedger {
   readonly #reads: GroupCommit<RecordKey, TransitionRecord | undefined>;
   readonly #copies: GroupCommit<DocumentWrite, void>;
   readonly #newDocuments: GroupCommit<NewDocument, DocumentInsertResult>;
+  /**
+   * The records this ledger inserted lately, by key. Records never change once inserted, so a
+   * read of one of them (the worker of a call dispatched from this process) needs no round trip.
+   */
+  readonly #recent = new Map<string, TransitionRecord>();
 
   constructor(store: ProcStore, options: ProcLedgerOptions = {}) {
     const keepLast = options.retention?.keepLast;
@@ -154,12 +168,12 @@ export class ProcLedger {
    */
   async load(ref: ProcRef): Promise<StoredProc | undefined> {
     assertProcRef(ref);
-    const doc = await this.#store.readDocument(ref);
+    // The document and the ledger's head in one round trip: what the copy says, and what it must say.
+    const [doc, head] = await Promise.all([this.#store.readDocument(ref), this.#store.readHead(ref)]);
     const decoded = doc === undefined ? undefined : decodeProcDocument(doc);
     if (decoded === undefined || decoded.kind === 'plain') {
       // No copy (or the user's plain document) but maybe a ledger: a creation whose writer died
       // after its insert, or a document removed by hand. The ledger can rebuild it.
-      const head = await this.#store.readHead(ref);
       if (head === undefined || head.snapshot === null) return undefined;
       const first = head.seq === 1 ? head : await this.recordAt(ref, 1);
       await this.#materialize(head, first?.init ?? {}, decoded === undefined);
@@ -174,12 +188,13 @@ export class ProcLedger {
         `${PROC_MACHINE_ID}@1..${PROC_MACHINE_VERSION}`,
       );
     }
-
-    // Point reads by key: every MongoDB-compatible server serves them from the _id index.
-    const [own, next] = await Promise.all([this.recordAt(ref, decoded.seq), this.recordAt(ref, decoded.seq + 1)]);
-    if (next !== undefined) {
-      const head = await this.#store.readHead(ref);
-      if (head === undefined) throw new PersistenceError(`the ledger of ${ref.kind} ${ref.id} vanished while loading`, { kind: ref.kind, id: ref.id });
+    if (head === undefined || head.seq < decoded.seq) {
+      throw new CorruptDocumentError(ref.kind, ref.id, [
+        `the ledger has no record ${decoded.seq} for the document's sync_counter (document written outside procstate, or ledger lost)`,
+      ]);
+    }
+    if (head.seq > decoded.seq) {
+      // The copy lags (a writer died between its two writes, or is still copying): repair it.
       if (head.snapshot === null) {
         await this.#store.deleteDocument(ref);
         return undefined;
@@ -187,16 +202,13 @@ export class ProcLedger {
       await this.#copy(head);
       return { ref, seq: head.seq, state: stateOfSnapshot(head.snapshot) };
     }
-    if (own === undefined || own.snapshot === null) {
-      throw new CorruptDocumentError(ref.kind, ref.id, [
-        `the ledger has no record ${decoded.seq} for the document's sync_counter (document written outside procstate, or ledger lost)`,
-      ]);
+    if (head.snapshot === null) {
+      throw new CorruptDocumentError(ref.kind, ref.id, [`ledger record ${head.seq} deleted the proc, but its document is there (written outside procstate?)`]);
     }
-    const recorded = stateOfSnapshot(own.snapshot);
-    const differing = differingFields(decoded.state, recorded);
+    const differing = differingFields(decoded.state, stateOfSnapshot(head.snapshot));
     if (differing.length > 0) {
       throw new CorruptDocumentError(ref.kind, ref.id, [
-        `fields ${differing.join(', ')} differ from ledger record ${own.seq} (edited by hand?); reset the proc to take it over again`,
+        `fields ${differing.join(', ')} differ from ledger record ${head.seq} (edited by hand?); reset the proc to take it over again`,
       ]);
     }
     return { ref, seq: decoded.seq, state: decoded.state };
@@ -215,7 +227,7 @@ export class ProcLedger {
 
   /** The record with this sequence number, if any (point reads of concurrent callers share round trips). */
   async recordAt(ref: ProcRef, seq: number): Promise<TransitionRecord | undefined> {
-    return this.#reads.submit({ ref, seq });
+    return this.#recent.get(recordKey(ref.kind, ref.id, seq)) ?? this.#reads.submit({ ref, seq });
   }
 
   /**
@@ -312,7 +324,7 @@ export class ProcLedger {
     const record = transitionRecord({ ref: current.ref, seq: current.seq + 1, from: current.state.status, state: next, meta });
     await this.#insert(record);
     if (options.copyInBackground === true) {
-      void this.#copy(record);
+      options.copied?.(this.#copy(record).then(() => undefined));
       return { ref: current.ref, seq: record.seq, state: next };
     }
     const copied = await this.#copy(record);
@@ -357,6 +369,13 @@ export class ProcLedger {
     }
     if (result.status === 'conflict') throw new TransitionConflictError(record.kind, record.proc, record.seq);
     if (result.status === 'failed') throw result.error;
+    this.#remember(record);
+  }
+
+  #remember(record: TransitionRecord): void {
+    this.#recent.set(recordKey(record.kind, record.proc, record.seq), record);
+    // A Map iterates in insertion order: the oldest goes first.
+    if (this.#recent.size > RECENT_RECORDS) this.#recent.delete(this.#recent.keys().next().value as string);
   }
 
   /**

@@ -99,7 +99,7 @@ export interface TransitionRecordInput {
  */
 export function transitionRecord(input: TransitionRecordInput): TransitionRecord {
   const { ref, seq, from, state, meta } = input;
-  return {
+  const record: { -readonly [K in keyof TransitionRecord]: TransitionRecord[K] } = {
     kind: ref.kind,
     proc: ref.id,
     seq,
@@ -113,9 +113,10 @@ export function transitionRecord(input: TransitionRecordInput): TransitionRecord
     write_id: randomUUID(),
     machine: { id: PROC_MACHINE_ID, version: PROC_MACHINE_VERSION },
     snapshot: state === null ? null : persistedSnapshotOf(state),
-    ...(input.init === undefined ? {} : { init: input.init }),
-    ...(input.legacy === undefined ? {} : { legacy: input.legacy }),
   };
+  if (input.init !== undefined) record.init = input.init;
+  if (input.legacy !== undefined) record.legacy = input.legacy;
+  return record;
 }
 
 /** Bookkeeping procstate keeps under `procstate` on the document. */

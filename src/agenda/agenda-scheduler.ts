@@ -170,6 +170,7 @@ export class AgendaScheduler implements Scheduler {
         server: () => this.#serverProfile(),
         candidates: this.#concurrency,
         claimRetentionMs: CLAIM_RETENTION_MS,
+        offerInserted: this.#options.work !== false,
       });
       const backend = new GuardedBackend(inner, repository);
       const agenda = new Agenda({
@@ -269,7 +270,9 @@ export class AgendaScheduler implements Scheduler {
     const first = saved[0];
     const channel = this.#channel;
     if (first !== undefined && channel !== undefined && channel.state === 'connected') {
-      await channel
+      // Not awaited: the in-process channel runs this worker's whole lock round before its
+      // publish returns, and the caller need not wait for that (the jobs are saved).
+      void channel
         .publish({ jobId: first._id as never, jobName: AGENDA_JOB_NAME, nextRunAt: first.nextRunAt, priority: first.priority, timestamp: new Date() } as Parameters<NotificationChannel['publish']>[0])
         .catch((error: unknown) => reportError(this.#logger, error, 'announcing dispatched jobs'));
     }

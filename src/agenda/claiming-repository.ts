@@ -47,12 +47,23 @@ export interface ClaimingJobRepositoryOptions {
   readonly candidates: number;
   /** Claims older than this are removed; longer than any lock lifetime. */
   readonly claimRetentionMs: number;
+  /** Offer the jobs this instance inserts to its own lock attempts first (a worker, not a producer). */
+  readonly offerInserted: boolean;
 }
 
 /** How long the candidates of one lock query serve further locks of the same fill round. */
 const CANDIDATES_FRESH_MS = 250;
 /** Most state saves or removals sent in one round of commands. */
 const MAX_BATCH = 128;
+/** Most inserted jobs kept to offer to this instance's own lock attempts. */
+const MAX_OFFERED = 1_000;
+/** Candidates read per lock query, per job this instance runs at once: a wide window keeps workers apart. */
+const CANDIDATES_PER_SLOT = 4;
+/**
+ * How long a job whose claim this instance lost is skipped: another worker holds it, and reads
+ * it as free only until that worker's start is saved, a moment later.
+ */
+const LOST_CLAIM_SKIP_MS = 5_000;
 
 interface StateSave {
   readonly job: JobParameters;
@@ -81,6 +92,23 @@ function generationOf(job: JobDocument): string {
   return `free@${time(job.nextRunAt)}/${time(job['lastRunAt'])}/${Number(job['failCount'] ?? 0)}`;
 }
 
+/**
+ * Workers that hear of the same jobs read the same candidates in the same order, and would then
+ * race for each one in turn, every second claim of each lost. Each instance takes the first
+ * candidates of equal priority in a random order of its own (the order among them is a race
+ * anyway), so that they mostly claim different jobs.
+ */
+function spreadOut(jobs: JobDocument[]): void {
+  const first = jobs[0];
+  if (first === undefined) return;
+  let same = 1;
+  while (same < jobs.length && (jobs[same] as JobDocument)['priority'] === first['priority']) same += 1;
+  for (let index = same - 1; index > 0; index -= 1) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [jobs[index], jobs[other]] = [jobs[other] as JobDocument, jobs[index] as JobDocument];
+  }
+}
+
 function objectIdOf(id: JobId | string | undefined): ObjectId {
   return new ObjectId(String(id));
 }
@@ -99,9 +127,14 @@ export class ClaimingJobRepository implements JobRepository {
   readonly #server: () => Promise<ServerProfile>;
   readonly #candidatesPerQuery: number;
   readonly #claimRetentionMs: number;
+  readonly #offerInserted: boolean;
   readonly #candidates = new Map<string, { readonly at: number; readonly jobs: JobDocument[] }>();
+  /** Jobs this instance inserted and has not tried to lock yet: offered before any lock query. */
+  readonly #inserted = new Map<string, JobDocument[]>();
   /** The claim this instance holds on each job it locked, to withdraw it on unlock. */
   readonly #held = new Map<string, string>();
+  /** Jobs whose claim this instance lost lately, and when: skipped for a while. */
+  readonly #lost = new Map<string, number>();
   readonly #saves: GroupCommit<StateSave, Error | undefined>;
   readonly #removals: GroupCommit<string, number>;
   #lastPurge = Date.now();
@@ -113,6 +146,7 @@ export class ClaimingJobRepository implements JobRepository {
     this.#server = options.server;
     this.#candidatesPerQuery = options.candidates;
     this.#claimRetentionMs = options.claimRetentionMs;
+    this.#offerInserted = options.offerInserted;
     this.#saves = new GroupCommit((saves) => this.#saveStates(saves), MAX_BATCH);
     this.#removals = new GroupCommit((ids) => this.#removeByIds(ids), MAX_BATCH);
   }
@@ -191,6 +225,18 @@ export class ClaimingJobRepository implements JobRepository {
   async getNextJobToRun(jobName: string, nextScanAt: Date, lockDeadline: Date, now: Date | undefined, options: JobRepositoryOptions | undefined): Promise<JobParameters | undefined> {
     const lockTime = now ?? new Date();
     const by = options?.lastModifiedBy ?? null;
+    // A job this process just dispatched needs no lock query to be found. Once one of them was
+    // claimed elsewhere, other workers take them too, in the same order: the lock query, whose
+    // order each worker shuffles, keeps them apart better.
+    const fresh = this.#inserted.get(jobName);
+    for (let candidate = fresh?.shift(); candidate !== undefined; candidate = fresh?.shift()) {
+      const locked = await this.#tryLock(candidate, nextScanAt, lockDeadline, lockTime, by);
+      if (locked !== undefined) return locked;
+      if (this.#lost.has(candidate._id.toHexString())) {
+        this.#inserted.delete(jobName);
+        break;
+      }
+    }
     // At most two lock queries per call: the cached candidates, then one fresh read.
     for (let query = 0; query < 2; query += 1) {
       const cached = this.#candidates.get(jobName);
@@ -198,22 +244,32 @@ export class ClaimingJobRepository implements JobRepository {
       const candidates = fresh ? cached.jobs : await this.#readCandidates(jobName, nextScanAt, lockDeadline);
       if (candidates.length === 0) return undefined;
       for (let candidate = candidates.shift(); candidate !== undefined; candidate = candidates.shift()) {
-        const id = candidate._id.toHexString();
-        // Concurrent fill rounds of this instance read the same jobs; this one holds it already.
-        if (this.#held.has(id) || !this.#lockable(candidate, nextScanAt, lockDeadline)) continue;
-        const claim = `${id}/${generationOf(candidate)}`;
-        this.#held.set(id, claim);
-        if (!(await this.#claim(claim, id, by))) {
-          this.#held.delete(id);
-          continue;
-        }
-        // `lockedAt` reaches the document with Agenda's own save when the job starts, a moment
-        // later (Agenda locks no more jobs than it can start). Until then other workers may read
-        // the job as free; their claim loses.
-        return toJobParameters({ ...candidate, lockedAt: lockTime, lastModifiedBy: by });
+        const locked = await this.#tryLock(candidate, nextScanAt, lockDeadline, lockTime, by);
+        if (locked !== undefined) return locked;
       }
     }
     return undefined;
+  }
+
+  /** Claims one candidate; the job, locked for this worker, when the claim won. */
+  async #tryLock(candidate: JobDocument, nextScanAt: Date, lockDeadline: Date, lockTime: Date, by: string | null): Promise<JobParameters | undefined> {
+    const id = candidate._id.toHexString();
+    // Concurrent fill rounds of this instance read the same jobs; this one holds it already, or
+    // lost it a moment ago.
+    const lostAt = this.#lost.get(id);
+    if (lostAt !== undefined && Date.now() - lostAt < LOST_CLAIM_SKIP_MS) return undefined;
+    if (this.#held.has(id) || !this.#lockable(candidate, nextScanAt, lockDeadline)) return undefined;
+    const claim = `${id}/${generationOf(candidate)}`;
+    this.#held.set(id, claim);
+    if (!(await this.#claim(claim, id, by))) {
+      this.#held.delete(id);
+      this.#rememberLost(id);
+      return undefined;
+    }
+    // `lockedAt` reaches the document with Agenda's own save when the job starts, a moment
+    // later (Agenda locks no more jobs than it can start). Until then other workers may read
+    // the job as free; their claim loses.
+    return toJobParameters({ ...candidate, lockedAt: lockTime, lastModifiedBy: by });
   }
 
   /**
@@ -244,7 +300,27 @@ export class ClaimingJobRepository implements JobRepository {
       lastModifiedBy: options?.lastModifiedBy ?? null,
     }));
     await this.#jobs.insertMany(documents as unknown as JobDocument[], { ordered: true });
+    if (this.#offerInserted) {
+      for (const document of documents as unknown as JobDocument[]) {
+        let fresh = this.#inserted.get(document.name);
+        if (fresh === undefined) this.#inserted.set(document.name, (fresh = []));
+        // Bounded: a producer that never works (or dispatches far more than it takes) keeps only the latest.
+        if (fresh.length < MAX_OFFERED) fresh.push(document);
+      }
+    }
     return documents.map((document) => toJobParameters(document as unknown as JobDocument));
+  }
+
+  #rememberLost(id: string): void {
+    const now = Date.now();
+    // Deleted first, so that the map stays in the order of the times it holds.
+    this.#lost.delete(id);
+    this.#lost.set(id, now);
+    // Forget what is past: the map stays as small as the jobs lost in the last few seconds.
+    for (const [lost, at] of this.#lost) {
+      if (now - at < LOST_CLAIM_SKIP_MS) break;
+      this.#lost.delete(lost);
+    }
   }
 
   #lockable(job: JobDocument, nextScanAt: Date, lockDeadline: Date): boolean {
@@ -261,8 +337,11 @@ export class ClaimingJobRepository implements JobRepository {
       disabled: { $ne: true },
       $or: [{ lockedAt: { $eq: null }, nextRunAt: { $lte: nextScanAt } }, { lockedAt: { $lte: lockDeadline } }],
     };
-    // Jobs this instance holds may still read as free (their start has not been saved yet): look past them.
-    const jobs = await this.#jobs.find(filter).sort({ nextRunAt: 1, priority: -1 }).limit(this.#candidatesPerQuery + this.#held.size).toArray();
+    // Jobs held here or lost to another worker may still read as free (their start has not been
+    // saved yet): look past them.
+    const limit = this.#candidatesPerQuery * CANDIDATES_PER_SLOT + this.#held.size + this.#lost.size;
+    const jobs = await this.#jobs.find(filter).sort({ nextRunAt: 1, priority: -1 }).limit(limit).toArray();
+    spreadOut(jobs);
     this.#candidates.set(jobName, { at: Date.now(), jobs });
     return jobs;
   }

@@ -161,7 +161,10 @@ interface RunDependencies {
 export class ActiveRun {
   readonly ref: ProcRef;
   readonly runId: string;
-  readonly controller = new AbortController();
+  /** Made when the function first asks for its signal: most never do. */
+  #controller: AbortController | undefined;
+  /** Why the run's signal aborts (or will, once made): fenced, shut down, soft time limit. */
+  #abortReason: Error | undefined;
   readonly #deps: RunDependencies;
   readonly #leaseMs: number;
   readonly #safetyMs: number;
@@ -191,6 +194,22 @@ export class ActiveRun {
     this.#delivery = options.delivery;
     this.#softTimeoutMs = options.softTimeoutMs;
     this.#deadline = performance.now() + this.#leaseMs - this.#safetyMs;
+  }
+
+  /** Aborted when the run must stop; made on first use, aborted at once when it already must. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The first reason wins, as with AbortController itself. */
+  #abort(reason: Error): void {
+    if (this.#abortReason !== undefined) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
   }
 
   /** The proc as of the run's last write or check. */
@@ -289,12 +308,12 @@ export class ActiveRun {
   fence(reason: string): void {
     if (this.#fenced !== undefined) return;
     this.#fenced = new RunFencedError(this.ref.kind, this.ref.id, this.runId, reason);
-    this.controller.abort(this.#fenced);
+    this.#abort(this.#fenced);
   }
 
   /** Aborts the run's signal because its worker shuts down. */
   shutdown(): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new WorkerShutdown());
+    this.#abort(new WorkerShutdown());
   }
 
   /**
@@ -386,7 +405,7 @@ export class ActiveRun {
     }
     if (run.soft_timeout_at !== null && !this.#softTimedOut) {
       this.#softTimedOut = true;
-      this.controller.abort(new SoftTimeLimitExceeded(this.#softTimeoutMs ?? 0));
+      this.#abort(new SoftTimeLimitExceeded(this.#softTimeoutMs ?? 0));
     }
   }
 

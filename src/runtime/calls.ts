@@ -146,8 +146,9 @@ export class Calls {
    */
   async call(ref: ProcRef, process: string, args: JsonValue | undefined, base?: StoredProc): Promise<StoredProc> {
     const call = this.newCall(this.#registry.workerProcess(ref.kind, process), args);
-    const outcome = accepted(await this.#commit.transition(ref, () => ({ type: 'process.called', call, at: this.#commit.iso() }), { base, runId: null }), ref);
-    await this.#effects.perform(outcome);
+    // The worker reads the record, not the document: the copy and the dispatch overlap.
+    const outcome = accepted(await this.#commit.transition(ref, () => ({ type: 'process.called', call, at: this.#commit.iso() }), { base, runId: null, copyInBackground: true }), ref);
+    await Promise.all([outcome.copied, this.#effects.perform(outcome)]);
     return outcome.proc;
   }
 

@@ -18,7 +18,15 @@ import type { Notices } from './notices.js';
 
 /** Outcome of a transition attempt. */
 export type TransitionOutcome =
-  | { readonly accepted: true; readonly proc: StoredProc; readonly previous: StoredProc; readonly actions: readonly ProcAction[]; readonly event: ProcEvent }
+  | {
+      readonly accepted: true;
+      readonly proc: StoredProc;
+      readonly previous: StoredProc;
+      readonly actions: readonly ProcAction[];
+      readonly event: ProcEvent;
+      /** Settles once the document copy is written (or failed and was reported); never rejects. */
+      readonly copied: Promise<void>;
+    }
   | { readonly accepted: false; readonly proc: StoredProc; readonly reason: RejectionReason };
 
 /** An accepted transition. */
@@ -47,8 +55,12 @@ const MAX_FORWARD_STEPS = 2;
 
 /** The event's payload as recorded: without its type and time, and without undefined members. */
 function payloadOf(event: ProcEvent): Record<string, unknown> {
-  const { type: _type, at: _at, ...payload } = event;
-  return Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== undefined));
+  const payload: Record<string, unknown> = {};
+  for (const key in event) {
+    const value = (event as unknown as Record<string, unknown>)[key];
+    if (key !== 'type' && key !== 'at' && value !== undefined) payload[key] = value;
+  }
+  return payload;
 }
 
 /** What one attempt of the loop decided. */
@@ -105,8 +117,10 @@ export class Commit {
         append: true,
         write: async (base) => {
           let copyError: unknown;
+          let copied: Promise<void> = Promise.resolve();
           const copy: AppendOptions = {
             copyInBackground: options.copyInBackground,
+            copied: (done) => (copied = done),
             ...(options.requireCopy === true ? { onCopyFailure: (error: unknown) => (copyError = error) } : {}),
           };
           const next = await this.ledger.append(
@@ -119,7 +133,7 @@ export class Commit {
           if (copyError !== undefined) {
             throw new PersistenceError(`${ref.kind} ${ref.id} moved to ${next.state.status} (record ${next.seq}), but its document could not be written`, { kind: ref.kind, id: ref.id, cause: copyError });
           }
-          return { accepted: true, proc: next, previous: base, actions: result.actions, event };
+          return { accepted: true, proc: next, previous: base, actions: result.actions, event, copied };
         },
       };
     });

@@ -78,6 +78,9 @@ export class Notices {
 
   #emit(ref: ProcRef, seq: number, from: ProcessStatus | null, cause: string, at: Date, proc: StoredProc | undefined): void {
     if (this.#listeners.size === 0) return;
+    // The proc's view is built when a listener asks for it: most listeners (a waitFor) look at
+    // the kind and id of every notice and at the proc of one.
+    let view: ProcSnapshot | undefined;
     const notice: TransitionNotice = {
       kind: ref.kind,
       id: ref.id,
@@ -87,7 +90,11 @@ export class Notices {
       cause,
       at,
       worker: this.#worker,
-      proc: proc === undefined ? undefined : toProcSnapshot(proc),
+      get proc() {
+        if (proc === undefined) return undefined;
+        view ??= toProcSnapshot(proc);
+        return view;
+      },
     };
     for (const listener of this.#listeners) {
       try {

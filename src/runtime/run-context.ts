@@ -52,7 +52,9 @@ export function runContext(run: ActiveRun, spec: RunSpec, deps: RunContextDepend
     process: spec.process,
     args: spec.args,
     joining: spec.joining,
-    signal: run.controller.signal,
+    get signal() {
+      return run.signal;
+    },
     get proc() {
       return toProcSnapshot(run.proc);
     },

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { transition } from 'xstate';
+import { initialTransition, transition } from 'xstate';
 import {
   applyProcEvent,
   initialProcState,
@@ -58,6 +58,17 @@ function eventArbitrary(): fc.Arbitrary<(state: ProcMachineState) => ProcEvent> 
     fc.boolean().map((matches) => (state: ProcMachineState) => ({ type: 'dispatch.failed' as const, call_id: matches ? (state.context.call?.id ?? 'none') : 'stale', error: 'E', at: AT })),
   );
 }
+
+describe('the initial state', () => {
+  it("is XState's own initial state, for any parent", () => {
+    fc.assert(
+      fc.property(fc.option(fc.record({ kind: fc.constantFrom('upload', 'entry'), id: fc.string({ minLength: 1 }) }), { nil: null }), (parent) => {
+        const [snapshot] = initialTransition(procMachine, { parent });
+        expect(initialProcState(parent)).toEqual({ status: snapshot.value, context: snapshot.context });
+      }),
+    );
+  });
+});
 
 describe('the machine over random event sequences', () => {
   it('stays within the six statuses, is pure, and round-trips through JSON', () => {
