@@ -1,10 +1,12 @@
 /**
- * Dispatch latency: from calling a process to it being RUNNING, with procstate's notification
- * channels (in-process, and Redis across runtimes) against Agenda's polling, on the same server.
+ * Dispatch latency: from calling a process to it being RUNNING, through procstate on Agenda,
+ * against bare Agenda on the same server from `agenda.now()` to its `start` event, each with
+ * in-process notifications (and procstate also across runtimes through Redis).
  */
+import { Agenda, InMemoryNotificationChannel, type NotificationChannel } from 'agenda';
+import { MongoBackend } from '@agendajs/mongo-backend';
 import { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
-import type { NotificationChannel } from 'agenda';
 import { MongoProcStore } from '../persistence/mongodb/index.js';
 import { AgendaScheduler, RedisNotificationChannel } from '../src/agenda/index.js';
 import { createProcRuntime, defineKind, type ProcRuntime } from '../src/index.js';
@@ -12,55 +14,49 @@ import { percentile, type BenchResult } from './report.js';
 
 const quiet = { warn: () => undefined, error: () => undefined };
 const kind = defineKind({ name: 'job', processes: { work: { run: async () => undefined } } });
+const POLL_MS = 1_000;
+/** Calls are spread over a poll interval, as real ones are. */
+const spread = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
 
-/** A channel that delivers nothing: Agenda finds jobs by polling only. */
-class SilentChannel {
-  state: 'connected' | 'disconnected' = 'disconnected';
-  async connect() {
-    this.state = 'connected';
-  }
-  async disconnect() {
-    this.state = 'disconnected';
-  }
-  subscribe() {
-    return () => undefined;
-  }
-  async publish() {}
-  on() {
-    return this;
-  }
-  off() {
-    return this;
-  }
-}
-
-async function latencies(caller: ProcRuntime, samples: number, prefix: string): Promise<number[]> {
+/**
+ * From `call` to the worker's RUNNING notice: the same way bare Agenda's figure is taken (its
+ * `start` event), and without polling, which would load the server the figure measures.
+ */
+async function procstateLatencies(caller: ProcRuntime, worker: ProcRuntime, samples: number, prefix: string): Promise<number[]> {
+  const runningAt = new Map<string, number>();
+  const unsubscribe = worker.subscribe((notice) => {
+    if (notice.to === 'RUNNING' && notice.from === 'PENDING') runningAt.set(notice.id, performance.now());
+  });
   const times: number[] = [];
-  for (let index = 0; index < samples; index += 1) {
-    const id = `${prefix}${index}`;
-    await caller.create('job', id);
-    // Spread the calls over the poll interval, as real calls are.
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
-    const start = performance.now();
-    await caller.call('job', id, 'work');
-    await caller.waitFor('job', id, (proc) => proc.process_status !== 'PENDING', { timeoutMs: 60_000, pollMs: 2 });
-    times.push(performance.now() - start);
+  try {
+    for (let index = 0; index < samples; index += 1) {
+      const id = `${prefix}${index}`;
+      await caller.create('job', id);
+      await spread();
+      const start = performance.now();
+      await caller.call('job', id, 'work');
+      await worker.waitFor('job', id, () => runningAt.has(id), { timeoutMs: 60_000, pollMs: 1_000 });
+      times.push((runningAt.get(id) as number) - start);
+    }
+  } finally {
+    unsubscribe();
   }
   return times;
 }
 
-async function setup(db: Db, channels: { worker: NotificationChannel; caller?: NotificationChannel }, pollMs: number): Promise<{ caller: ProcRuntime; close: () => Promise<void> }> {
+async function procstateOn(db: Db, channels: { worker?: NotificationChannel; caller?: NotificationChannel }): Promise<{ caller: ProcRuntime; worker: ProcRuntime; close: () => Promise<void> }> {
   const store = new MongoProcStore({ db, kinds: { job: 'jobs' } });
   await store.ensureIndexes();
-  const worker = createProcRuntime({ kinds: [kind], store, scheduler: new AgendaScheduler({ db, pollMs, notificationChannel: channels.worker, name: 'worker' }), sweepIntervalMs: 0, logger: quiet });
+  const worker = createProcRuntime({ kinds: [kind], store, scheduler: new AgendaScheduler({ db, pollMs: POLL_MS, notificationChannel: channels.worker, name: 'worker' }), sweepIntervalMs: 0, logger: quiet });
   await worker.start();
   let caller = worker;
   if (channels.caller !== undefined) {
-    caller = createProcRuntime({ kinds: [kind], store, scheduler: new AgendaScheduler({ db, pollMs, notificationChannel: channels.caller, work: false, name: 'caller' }), sweepIntervalMs: 0, logger: quiet });
+    caller = createProcRuntime({ kinds: [kind], store, scheduler: new AgendaScheduler({ db, pollMs: POLL_MS, notificationChannel: channels.caller, work: false, name: 'caller' }), sweepIntervalMs: 0, logger: quiet });
     await caller.start();
   }
   return {
     caller,
+    worker,
     close: async () => {
       if (caller !== worker) await caller.close({ drainTimeoutMs: 1_000 });
       await worker.close({ drainTimeoutMs: 1_000 });
@@ -68,36 +64,71 @@ async function setup(db: Db, channels: { worker: NotificationChannel; caller?: N
   };
 }
 
-export async function benchDispatch(fresh: () => Promise<Db>, samples: number, pollMs: number): Promise<BenchResult[]> {
-  const results: BenchResult[] = [];
-  const polling = await setup(await fresh(), { worker: new SilentChannel() as unknown as NotificationChannel }, pollMs);
-  const polled = await latencies(polling.caller, Math.max(10, Math.floor(samples / 3)), 'p');
-  await polling.close();
+/** Bare Agenda: `now()` to the job's `start` event, with Agenda's in-process notifications. */
+async function bareAgendaLatencies(db: Db, samples: number): Promise<number[]> {
+  const agenda = new Agenda({ backend: new MongoBackend({ mongo: db, collection: 'bare_dispatch' }), processEvery: POLL_MS, removeOnComplete: true, notificationChannel: new InMemoryNotificationChannel() });
+  agenda.on('error', () => undefined);
+  // Start times by job id: a job can start before its save has returned its id to us.
+  const startedAt = new Map<string, number>();
+  let onStart: () => void = () => undefined;
+  agenda.define('work', async () => undefined);
+  agenda.on('start', (job) => {
+    startedAt.set(String(job.attrs._id), performance.now());
+    onStart();
+  });
+  await agenda.ready;
+  await agenda.start();
+  const times: number[] = [];
+  try {
+    for (let index = 0; index < samples; index += 1) {
+      await spread();
+      const start = performance.now();
+      const id = String((await agenda.now('work', {})).attrs._id);
+      const deadline = Date.now() + 60_000;
+      while (!startedAt.has(id)) {
+        if (Date.now() > deadline) throw new Error('bare Agenda did not start a job within 60 s');
+        await new Promise<void>((resolve) => {
+          onStart = resolve;
+          setTimeout(resolve, 50).unref();
+        });
+      }
+      times.push((startedAt.get(id) as number) - start);
+    }
+  } finally {
+    await agenda.stop(false);
+  }
+  return times;
+}
 
-  const inProcess = await setup(await fresh(), { worker: undefined as unknown as NotificationChannel }, pollMs);
-  const local = await latencies(inProcess.caller, samples, 'l');
+export async function benchDispatch(fresh: () => Promise<Db>, samples: number): Promise<BenchResult[]> {
+  const bare = await bareAgendaLatencies(await fresh(), samples);
+
+  const inProcess = await procstateOn(await fresh(), {});
+  const local = await procstateLatencies(inProcess.caller, inProcess.worker, samples, 'l');
   await inProcess.close();
 
   const redisClients = [new Redis('redis://127.0.0.1:6379'), new Redis('redis://127.0.0.1:6379')];
   const channel = `procstate:bench:${Date.now()}`;
-  const remote = await setup(await fresh(), {
+  const remote = await procstateOn(await fresh(), {
     worker: new RedisNotificationChannel({ client: redisClients[0] as Redis, channel }),
     caller: new RedisNotificationChannel({ client: redisClients[1] as Redis, channel }),
-  }, pollMs);
-  const acrossProcesses = await latencies(remote.caller, samples, 'r');
+  });
+  const acrossProcesses = await procstateLatencies(remote.caller, remote.worker, samples, 'r');
   await remote.close();
   for (const client of redisClients) client.disconnect();
 
-  for (const [name, times] of [['in-process notification', local], ['Redis pub/sub, caller and worker in separate runtimes', acrossProcesses]] as const) {
+  const results: BenchResult[] = [];
+  for (const [name, times] of [['in-process notification', local], ['Redis, caller and worker in separate runtimes', acrossProcesses]] as const) {
     for (const q of [0.5, 0.99]) {
       results.push({
         group: 'dispatch',
         name: `call → RUNNING p${q * 100}, ${name}`,
         value: percentile(times, q),
         unit: 'ms',
-        baseline: percentile(polled, q),
-        baselineName: `Agenda polling every ${pollMs} ms`,
-        ratio: percentile(times, q) / percentile(polled, q),
+        baseline: percentile(bare, q),
+        baselineName: "bare Agenda, now() → start, in-process notification",
+        ratio: percentile(times, q) / percentile(bare, q),
+        notes: `${samples} calls each`,
       });
     }
   }

@@ -57,7 +57,7 @@ export async function benchEmbedded(rounds: number): Promise<BenchResult[]> {
       baseline: pureRate,
       baselineName: "XState's pure transition(), same machine and events",
       ratio: rate / pureRate,
-      notes: `${recorded} transitions; each is applyProcEvent + a ledger record + a document copy (structured clones)`,
+      notes: `${recorded} transitions; each is applyProcEvent + a ledger record + a document copy (frozen, not cloned)`,
     },
   ];
 }
