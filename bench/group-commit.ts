@@ -3,7 +3,8 @@
  * other, on the server. Twice: through the ledger, each writer holding its proc's latest record
  * (a run's writes: the ledger insert and the document copy, nothing else), which is the commit
  * path alone; and through the runtime's `call`, which must load each proc first (the document and
- * the ledger head) and dispatches to a scheduler that only takes the jobs.
+ * the ledger head) and dispatches to a scheduler that only takes the jobs. And the raw driver's
+ * ceiling for the same writes, to read the two against.
  */
 import type { Db } from 'mongodb';
 import { applyProcEvent, initialProcState } from '../machines/index.js';
@@ -50,7 +51,39 @@ async function ledgerRounds(store: MongoProcStore): Promise<{ sequential: number
   return { sequential, concurrent };
 }
 
+/**
+ * The server's own ceiling for the same work, with the raw driver: 64 inserts and 64 updates
+ * one after the other, against one insertMany and one bulkWrite of the 64 updates. No commit
+ * path can batch better than this, so it is the figure to hold the two above against.
+ */
+async function rawRounds(db: Db): Promise<{ sequential: number[]; batched: number[] }> {
+  const records = db.collection('bench_raw_records');
+  const documents = db.collection('bench_raw_documents');
+  await Promise.all([records.deleteMany({}), documents.deleteMany({})]);
+  await documents.insertMany(Array.from({ length: PROCS * 2 }, (_, index) => ({ _id: `raw-${index}` as never, sync_counter: 0 })));
+  const sequential: number[] = [];
+  const batched: number[] = [];
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    let started = performance.now();
+    for (let index = 0; index < PROCS; index += 1) {
+      await records.insertOne({ proc: `raw-${index}`, seq: round });
+      await documents.updateOne({ _id: `raw-${index}` as never }, { $set: { sync_counter: round } });
+    }
+    sequential.push(performance.now() - started);
+    started = performance.now();
+    await records.insertMany(Array.from({ length: PROCS }, (_, index) => ({ proc: `raw-${PROCS + index}`, seq: round })));
+    await documents.bulkWrite(
+      Array.from({ length: PROCS }, (_, index) => ({ updateOne: { filter: { _id: `raw-${PROCS + index}` as never }, update: { $set: { sync_counter: round } } } })),
+      { ordered: false },
+    );
+    batched.push(performance.now() - started);
+  }
+  await Promise.all([records.drop(), documents.drop()]);
+  return { sequential, batched };
+}
+
 export async function benchGroupCommit(db: Db): Promise<BenchResult[]> {
+  const raw = await rawRounds(db);
   const store = new MongoProcStore({ db, kinds: { job: 'jobs' } });
   await store.ensureIndexes();
   const commits = await ledgerRounds(store);
@@ -71,6 +104,16 @@ export async function benchGroupCommit(db: Db): Promise<BenchResult[]> {
   await runtime.close({ drainTimeoutMs: 1_000 });
   const rate = (ms: number) => PROCS / (ms / 1000);
   return [
+    {
+      group: 'group commit',
+      name: `server ceiling, raw driver: ${PROCS} inserts and ${PROCS} updates in two commands (median of ${ROUNDS})`,
+      value: rate(median(raw.batched)),
+      unit: 'transitions/s',
+      baseline: rate(median(raw.sequential)),
+      baselineName: `${PROCS} insertOne + updateOne one after the other`,
+      ratio: median(raw.sequential) / median(raw.batched),
+      notes: `batched ${median(raw.batched).toFixed(0)} ms, one after the other ${median(raw.sequential).toFixed(0)} ms; the most any group commit can gain on this server`,
+    },
     {
       group: 'group commit',
       name: `${PROCS} transitions of distinct procs at once, writers holding their latest record (median of ${ROUNDS})`,

@@ -298,7 +298,14 @@ export class ProcLedger {
         if (outcome instanceof TransitionConflictError) return { status: 'exists' };
         if (outcome !== true) return { status: 'failed', error: outcome instanceof Error ? outcome : new PersistenceError(String(outcome)) };
         const record = records[index] as TransitionRecord;
-        const made = await this.#newDocuments.submit({ ref: proc.ref, fields: encodeProcFields(proc.state, 1), init: proc.init }).catch((error: unknown) => ({ status: 'failed' as const, error: error as PersistenceError }));
+        const made = await this.#newDocuments.submit({ ref: proc.ref, fields: encodeProcFields(proc.state, 1), init: proc.init }).catch((error: unknown) => ({
+          status: 'failed' as const,
+          // The command failed as a whole (a driver's or a store's own error): said in procstate's terms.
+          error:
+            error instanceof PersistenceError
+              ? error
+              : new PersistenceError(`creating the document of ${proc.ref.kind} ${proc.ref.id} failed: ${problemsOf(error)}`, { kind: proc.ref.kind, id: proc.ref.id, cause: error }),
+        }));
         if (made.status === 'failed') return { status: 'failed', error: made.error };
         if (made.status === 'exists') {
           // A document with this id but no ledger: the user's own (adopted), or one procstate

@@ -81,7 +81,13 @@ export interface ProcessContext<TArgs = JsonValue> {
   createChild(childKind: string, childId: string, fields?: Readonly<Record<string, unknown>>): Promise<void>;
   /** Creates the child when it does not exist, then calls `process` on it. */
   startChild(childKind: string, childId: string, process: string, args?: JsonValue, fields?: Readonly<Record<string, unknown>>): Promise<void>;
-  /** {@link startChild} for many children, a bounded number at a time. */
+  /**
+   * {@link startChild} for many children, in chunks of `concurrency` (100 by default): each chunk
+   * is created in one round of inserts and called in another, and its calls are dispatched
+   * together (in jobs of up to `dispatchBatchSize` runs). Every child is checked before the
+   * first is written. A chunk that cannot be written stops the fan-out there and fails this run,
+   * even if the function catches the error: every child so far is absent or complete.
+   */
   startChildren(childKind: string, children: readonly ChildStart[], options?: { concurrency?: number }): Promise<void>;
   /** Creates a proc of any kind (e.g. a sibling under this proc's parent). */
   createProc(kind: string, id: string, options?: { readonly fields?: Readonly<Record<string, unknown>>; readonly parent?: string }): Promise<void>;

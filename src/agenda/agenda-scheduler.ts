@@ -169,7 +169,8 @@ export class AgendaScheduler implements Scheduler {
         claims: db.collection(`${this.#collection}${CLAIMS_SUFFIX}`),
         server: () => this.#serverProfile(),
         candidates: this.#concurrency,
-        claimRetentionMs: CLAIM_RETENTION_MS,
+        claimRetentionMs: Math.max(CLAIM_RETENTION_MS, 2 * this.#lockLifetimeMs),
+        claimLifetimeMs: this.#lockLifetimeMs,
         offerInserted: this.#options.work !== false,
       });
       const backend = new GuardedBackend(inner, repository);

@@ -47,6 +47,12 @@ export interface ClaimingJobRepositoryOptions {
   readonly candidates: number;
   /** Claims older than this are removed; longer than any lock lifetime. */
   readonly claimRetentionMs: number;
+  /**
+   * Agenda's lock lifetime: a claim older than this whose job was never marked locked (its
+   * worker died between the claim and the job's start) is taken over, as Agenda takes over an
+   * expired lock. Its maker, if it only stalled, finds its lock expired and does not start it.
+   */
+  readonly claimLifetimeMs: number;
   /** Offer the jobs this instance inserts to its own lock attempts first (a worker, not a producer). */
   readonly offerInserted: boolean;
 }
@@ -64,6 +70,8 @@ const CANDIDATES_PER_SLOT = 4;
  * it as free only until that worker's start is saved, a moment later.
  */
 const LOST_CLAIM_SKIP_MS = 5_000;
+/** Most takeovers of one job's stale claims in a row: each is a worker that died holding it. */
+const MAX_TAKEOVERS = 16;
 
 interface StateSave {
   readonly job: JobParameters;
@@ -127,6 +135,9 @@ export class ClaimingJobRepository implements JobRepository {
   readonly #server: () => Promise<ServerProfile>;
   readonly #candidatesPerQuery: number;
   readonly #claimRetentionMs: number;
+  readonly #claimLifetimeMs: number;
+  /** How long a lost job is skipped: never longer than a claim can stay valid. */
+  readonly #lostSkipMs: number;
   readonly #offerInserted: boolean;
   readonly #candidates = new Map<string, { readonly at: number; readonly jobs: JobDocument[] }>();
   /** Jobs this instance inserted and has not tried to lock yet: offered before any lock query. */
@@ -135,6 +146,12 @@ export class ClaimingJobRepository implements JobRepository {
   readonly #held = new Map<string, string>();
   /** Jobs whose claim this instance lost lately, and when: skipped for a while. */
   readonly #lost = new Map<string, number>();
+  /**
+   * Claim keys this instance lost, and when first: a key lost again later may be a claim whose
+   * maker died, and only then is it read to see. In the usual race the winner starts the job, its
+   * generation changes, and the key is never met again.
+   */
+  readonly #lostKeys = new Map<string, number>();
   readonly #saves: GroupCommit<StateSave, Error | undefined>;
   readonly #removals: GroupCommit<string, number>;
   #lastPurge = Date.now();
@@ -146,6 +163,8 @@ export class ClaimingJobRepository implements JobRepository {
     this.#server = options.server;
     this.#candidatesPerQuery = options.candidates;
     this.#claimRetentionMs = options.claimRetentionMs;
+    this.#claimLifetimeMs = options.claimLifetimeMs;
+    this.#lostSkipMs = Math.min(LOST_CLAIM_SKIP_MS, options.claimLifetimeMs);
     this.#offerInserted = options.offerInserted;
     this.#saves = new GroupCommit((saves) => this.#saveStates(saves), MAX_BATCH);
     this.#removals = new GroupCommit((ids) => this.#removeByIds(ids), MAX_BATCH);
@@ -257,15 +276,17 @@ export class ClaimingJobRepository implements JobRepository {
     // Concurrent fill rounds of this instance read the same jobs; this one holds it already, or
     // lost it a moment ago.
     const lostAt = this.#lost.get(id);
-    if (lostAt !== undefined && Date.now() - lostAt < LOST_CLAIM_SKIP_MS) return undefined;
+    if (lostAt !== undefined && Date.now() - lostAt < this.#lostSkipMs) return undefined;
     if (this.#held.has(id) || !this.#lockable(candidate, nextScanAt, lockDeadline)) return undefined;
-    const claim = `${id}/${generationOf(candidate)}`;
-    this.#held.set(id, claim);
-    if (!(await this.#claim(claim, id, by))) {
+    const generation = `${id}/${generationOf(candidate)}`;
+    this.#held.set(id, generation);
+    const claim = await this.#claim(generation, id, by);
+    if (claim === undefined) {
       this.#held.delete(id);
       this.#rememberLost(id);
       return undefined;
     }
+    this.#held.set(id, claim);
     // `lockedAt` reaches the document with Agenda's own save when the job starts, a moment
     // later (Agenda locks no more jobs than it can start). Until then other workers may read
     // the job as free; their claim loses.
@@ -318,7 +339,7 @@ export class ClaimingJobRepository implements JobRepository {
     this.#lost.set(id, now);
     // Forget what is past: the map stays as small as the jobs lost in the last few seconds.
     for (const [lost, at] of this.#lost) {
-      if (now - at < LOST_CLAIM_SKIP_MS) break;
+      if (now - at < this.#lostSkipMs) break;
       this.#lost.delete(lost);
     }
   }
@@ -346,7 +367,33 @@ export class ClaimingJobRepository implements JobRepository {
     return jobs;
   }
 
-  async #claim(key: string, job: string, by: string | null): Promise<boolean> {
+  /**
+   * Claims one lock generation of a job; the key of the claim won, or undefined when another
+   * instance holds it. A claim that outlived the lock lifetime without its job being marked
+   * locked is stale: the next key in its chain (`<generation>#2`, `#3`, …) is claimed instead,
+   * again decided by one insert, so that two instances taking over the same stale claim cannot
+   * both win.
+   */
+  async #claim(generation: string, job: string, by: string | null): Promise<string | undefined> {
+    let key = generation;
+    for (let attempt = 1; attempt <= MAX_TAKEOVERS; ) {
+      if (await this.#insertClaim(key, job, by)) {
+        this.#lostKeys.delete(key);
+        return key;
+      }
+      if (!this.#lostBefore(key)) return undefined;
+      const existing = await this.#claims.findOne({ _id: key });
+      // Withdrawn meanwhile: the same key is free again.
+      if (existing !== null) {
+        if (Date.now() - existing.at.getTime() < this.#claimLifetimeMs) return undefined;
+        attempt += 1;
+        key = `${generation}#${attempt}`;
+      } else attempt += 1;
+    }
+    return undefined;
+  }
+
+  async #insertClaim(key: string, job: string, by: string | null): Promise<boolean> {
     try {
       await this.#claims.insertOne({ _id: key, job, at: new Date(), by });
       return true;
@@ -354,6 +401,23 @@ export class ClaimingJobRepository implements JobRepository {
       if ((error as { code?: unknown }).code === 11000) return false;
       throw error;
     }
+  }
+
+  /**
+   * Whether this instance lost the claim `key` before, a lock lifetime ago or more (so that it
+   * may be stale now); remembers the first loss otherwise.
+   */
+  #lostBefore(key: string): boolean {
+    const now = Date.now();
+    const first = this.#lostKeys.get(key);
+    if (first !== undefined) return now - first >= this.#claimLifetimeMs;
+    this.#lostKeys.set(key, now);
+    // Forget keys lost long ago (their jobs ran since): the map stays as small as the recent losses.
+    for (const [lost, at] of this.#lostKeys) {
+      if (now - at < 2 * this.#claimLifetimeMs) break;
+      this.#lostKeys.delete(lost);
+    }
+    return false;
   }
 
   /** Withdraws this instance's claims on unlocked jobs, so that they can be locked again. */

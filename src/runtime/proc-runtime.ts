@@ -75,7 +75,7 @@ export interface ProcRuntime {
   reset(kind: string, id: string, options?: { readonly force?: boolean }): Promise<ProcSnapshot>;
   /** Fails a processing proc on an operator's behalf (NOMAD's `uploads stop --kill`). */
   terminate(kind: string, id: string, options?: { readonly reason?: string }): Promise<ProcSnapshot>;
-  /** Counts of a proc's children by status. */
+  /** Counts of a proc's children by status, from their documents (which follow each child's latest record by a moment). */
   childCounts(kind: string, id: string, childKind?: string): Promise<ChildCounts>;
   /** Counts of all procs of a kind by status. */
   countByStatus(kind: string): Promise<StatusCounts>;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   defineKind,
   InvalidArgumentError,
+  ProcAlreadyExistsError,
   InvalidTransitionError,
   ProcessAlreadyRunningError,
   ProcessFailure,
@@ -88,6 +89,54 @@ export function describeRuntimeScenarios(options: RuntimeScenarioOptions): void 
       return runtime.waitForCompletion('parent', id, { timeoutMs: waitMs });
     }
 
+    describe('many procs at once', () => {
+      it('creates many, reports the ones that exist, and calls many; every call runs once', async () => {
+        const ran = new Map<string, number>();
+        const job = defineKind({
+          name: 'job',
+          processes: {
+            work: {
+              run: async (ctx) => {
+                ran.set(ctx.id, (ran.get(ctx.id) ?? 0) + 1);
+                await ctx.setStep(`worked on ${String((ctx.args as { n: number }).n)}`);
+              },
+            },
+          },
+        });
+        const runtime = await runtimeFor([job]);
+        const ids = Array.from({ length: 30 }, () => unique('j'));
+        await runtime.create('job', ids[3] as string, { fields: { label: 'first' } });
+        const created = await runtime.createMany('job', ids.map((id) => ({ id, fields: { label: 'bulk' } })));
+        expect(created.map((result) => result.ok)).toEqual(ids.map((_, index) => index !== 3));
+        const refused = created[3];
+        expect(refused?.ok === false && refused.error).toBeInstanceOf(ProcAlreadyExistsError);
+        expect(created[0]).toMatchObject({ ok: true, proc: { process_status: 'READY', seq: 1 } });
+        const called = await runtime.callMany('job', ids.map((id, n) => ({ id, process: 'work', args: { n } })));
+        expect(called.every((result) => result.ok)).toBe(true);
+        for (const [n, id] of ids.entries()) {
+          const done = await runtime.waitForCompletion('job', id, { timeoutMs: waitMs });
+          expect(done).toMatchObject({ process_status: 'SUCCESS', current_process_step: `worked on ${n}` });
+        }
+        expect([...ran.values()]).toEqual(ids.map(() => 1));
+      });
+
+      it('checks every item before it writes anything: one bad item throws and creates or calls nothing', async () => {
+        const job = defineKind({ name: 'job', processes: { work: { run: async () => undefined } } });
+        const runtime = await runtimeFor([job]);
+        const good = [unique('j'), unique('j')];
+        for (const bad of [{ id: { $ne: null } }, { id: '' }, { id: good[0], fields: { sync_counter: 1 } }]) {
+          await expect(runtime.createMany('job', [{ id: good[0] as string }, bad as never, { id: good[1] as string }])).rejects.toBeInstanceOf(InvalidArgumentError);
+        }
+        await expect(runtime.createMany('job', [{ id: good[0] as string }, { id: good[0] as string }])).rejects.toBeInstanceOf(InvalidArgumentError);
+        for (const id of good) expect(await runtime.find('job', id)).toBeUndefined();
+        const created = await runtime.createMany('job', good.map((id) => ({ id })));
+        expect(created.every((result) => result.ok)).toBe(true);
+        await expect(runtime.callMany('job', [{ id: good[0] as string, process: 'work' }, { id: good[1] as string, process: 'nope' }])).rejects.toBeInstanceOf(UnknownProcessError);
+        await expect(runtime.callMany('job', [{ id: good[0] as string, process: 'work', args: { n: Number.NaN } }])).rejects.toBeInstanceOf(InvalidArgumentError);
+        for (const id of good) expect((await runtime.get('job', id)).process_status).toBe('READY');
+      });
+    });
+
     describe('parents and children', () => {
       it('joins a parent that started no children', async () => {
         let joins = 0;
@@ -123,6 +172,39 @@ export function describeRuntimeScenarios(options: RuntimeScenarioOptions): void 
         expect(failed.last_status_message).toBe(`Process process_child failed: TypeError: child ${id}-c7 failed`);
         const history = await runtime.history('parent', id);
         expect(history.filter((record) => record.cause === 'join.started')).toHaveLength(1);
+      });
+
+      it('fans out 250 children in several chunks, calls existing ones again, and joins once per process', async () => {
+        let joins = 0;
+        const started = new Map<string, number>();
+        const runtime = await runtimeFor(
+          family(
+            async (ctx) => {
+              // Chunks of 60: 250 children take five rounds of creation, calls and dispatch.
+              await ctx.startChildren('child', Array.from({ length: 250 }, (_, index) => ({ id: `${ctx.id}-c${index}`, process: 'process_child' })), { concurrency: 60 });
+              return ProcessResult.WAITING_FOR_RESULT;
+            },
+            async () => {
+              joins += 1;
+            },
+            async (ctx) => {
+              started.set(ctx.id, (started.get(ctx.id) ?? 0) + 1);
+            },
+          ),
+        );
+        const id = unique('p');
+        expect((await processParent(runtime, id)).process_status).toBe('SUCCESS');
+        expect(await runtime.childCounts('parent', id)).toMatchObject({ total: 250, processed: 250, processing: 0 });
+        expect(joins).toBe(1);
+        // Processing the parent again calls the 250 children that exist now: each runs once more.
+        await runtime.call('parent', id, 'process');
+        expect((await runtime.waitForCompletion('parent', id, { timeoutMs: waitMs })).process_status).toBe('SUCCESS');
+        expect(joins).toBe(2);
+        expect(new Set(started.values())).toEqual(new Set([2]));
+        expect((await runtime.history('parent', id)).filter((record) => record.cause === 'join.started')).toHaveLength(2);
+        expect((await runtime.history('child', `${id}-c0`)).map((record) => record.cause)).toEqual([
+          'created', 'process.called', 'worker.started', 'run.succeeded', 'process.called', 'worker.started', 'run.succeeded',
+        ]);
       });
 
       it('fails a parent whose spawning fails after children started, and the children still finish', async () => {

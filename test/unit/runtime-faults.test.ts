@@ -15,6 +15,7 @@ import {
   type TransitionNotice,
 } from '../../src/index.js';
 import { deferred, unique } from '../contract/runtime-scenarios.contract.js';
+import { ManualScheduler, type ManualJob } from '../helpers/manual-scheduler.js';
 
 const quiet = { warn: () => undefined, error: () => undefined };
 const open: ProcRuntime[] = [];
@@ -408,5 +409,167 @@ describe('waiting and events', () => {
       [3, 'PENDING', 'RUNNING', 'worker.started'],
       [4, 'RUNNING', 'SUCCESS', 'run.succeeded'],
     ]);
+  });
+});
+
+describe('batch jobs', () => {
+  /** A parent that starts `children` children, whose runs are counted and can be held. */
+  function family(children: number, ran: Map<string, number>, hold?: { id: string; gate: Promise<void> }): KindDefinition[] {
+    return [
+      defineKind({
+        name: 'parent',
+        processes: {
+          process: {
+            run: async (ctx) => {
+              await ctx.startChildren('child', Array.from({ length: children }, (_, index) => ({ id: `${ctx.id}-c${index}`, process: 'process_child' })));
+              return ProcessResult.WAITING_FOR_RESULT;
+            },
+          },
+        },
+        join: async (ctx) => ctx.setStep('joined'),
+      }),
+      defineKind({
+        name: 'child',
+        parent: { kind: 'parent', key: 'parent_id' },
+        processes: {
+          process_child: {
+            child: true,
+            run: async (ctx) => {
+              ran.set(ctx.id, (ran.get(ctx.id) ?? 0) + 1);
+              if (ctx.id === hold?.id) await hold.gate;
+            },
+          },
+        },
+      }),
+    ];
+  }
+
+  /** Delivers the manual scheduler's jobs until none is left undelivered. */
+  async function deliverAll(scheduler: ManualScheduler, times = 1): Promise<void> {
+    for (let job = scheduler.undelivered[0]; job !== undefined; job = scheduler.undelivered[0]) {
+      await Promise.all(Array.from({ length: times }, () => scheduler.deliver(job as ManualJob)));
+    }
+  }
+
+  it('carries the children of one fan-out, and a batch delivered twice at once starts every child once', async () => {
+    const store = new MemoryProcStore();
+    const scheduler = new ManualScheduler();
+    const ran = new Map<string, number>();
+    const runtime = await start({ kinds: family(12, ran), store, scheduler, dispatchBatchSize: 5 });
+    const id = unique('batch');
+    await runtime.create('parent', id);
+    await runtime.call('parent', id, 'process');
+    await scheduler.deliver(scheduler.undelivered[0] as ManualJob);
+    // 12 children, 5 runs to a job: three batch jobs, each naming the parent.
+    const batches = scheduler.undelivered.map((job) => job.job);
+    expect(batches.map((job) => (job.type === 'runs' ? job.runs.length : 1))).toEqual([5, 5, 2]);
+    expect(batches.every((job) => job.type === 'runs' && job.parent?.id === id)).toBe(true);
+    await deliverAll(scheduler, 2);
+    expect([...ran.values()]).toEqual(Array.from({ length: 12 }, () => 1));
+    const done = await runtime.waitForCompletion('parent', id, { timeoutMs: 4_000 });
+    expect(done).toMatchObject({ process_status: 'SUCCESS', current_process_step: 'joined' });
+    expect((await runtime.history('parent', id)).filter((record) => record.cause === 'join.started')).toHaveLength(1);
+  });
+
+  it('leaves the runs a stuck batch has not started PENDING, and the sweep of another runtime starts them there', async () => {
+    const store = new MemoryProcStore();
+    const ran = new Map<string, number>();
+    const id = unique('stuck');
+    const release = deferred();
+    const kinds = family(4, ran, { id: `${id}-c0`, gate: release.promise });
+    const first = new ManualScheduler();
+    // One slot: while the first child is held, the batch's other runs wait for it, unstarted.
+    const stuck = await start({ kinds, store, scheduler: first, concurrency: 1 });
+    await stuck.create('parent', id);
+    await stuck.call('parent', id, 'process');
+    await first.deliver(first.undelivered[0] as ManualJob);
+    const batch = first.undelivered[0] as ManualJob;
+    const stuckDelivery = first.deliver(batch);
+    await stuck.waitFor('child', `${id}-c0`, (proc) => proc.process_status === 'RUNNING', { timeoutMs: 2_000 });
+    // Counts come from the documents, whose copy of the start follows its record by a moment.
+    await vi.waitFor(async () => expect((await stuck.childCounts('parent', id)).byStatus).toMatchObject({ RUNNING: 1, PENDING: 3 }), { timeout: 2_000 });
+
+    // Another runtime, whose scheduler holds no job for those calls, sweeps: it sends them again.
+    const second = new ManualScheduler();
+    const rescuer = await start({ kinds, store, scheduler: second, pendingRedispatchMs: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await rescuer.sweep()).redispatched).toBe(3);
+    await deliverAll(second);
+    for (const index of [1, 2, 3]) expect((await rescuer.get('child', `${id}-c${index}`)).process_status).toBe('SUCCESS');
+    // The stuck batch comes loose: its late starts are refused, nothing runs twice.
+    release.resolve();
+    await stuckDelivery;
+    // The last child ended on the first runtime: the join job is in its scheduler.
+    expect(first.undelivered.map((job) => job.job.type)).toEqual(['join']);
+    await deliverAll(first);
+    const done = await rescuer.waitForCompletion('parent', id, { timeoutMs: 4_000 });
+    expect(done.process_status).toBe('SUCCESS');
+    expect([...ran.values()]).toEqual([1, 1, 1, 1]);
+    expect((await rescuer.history('parent', id)).filter((record) => record.cause === 'join.started')).toHaveLength(1);
+  });
+});
+
+describe('a fan-out that breaks part-way', () => {
+  it('leaves every child absent or complete with its record, fails the parent even when its function goes on, and a new call joins once', async () => {
+    const store = new MemoryProcStore();
+    const insertDocuments = store.insertDocuments.bind(store);
+    let rounds = 0;
+    let broken = true;
+    // The third chunk's documents cannot be written: the database went away mid-fan-out.
+    store.insertDocuments = async (documents) => {
+      if (documents.some((document) => document.ref.kind === 'child') && broken && (rounds += 1) === 3) throw new Error('connection reset');
+      return insertDocuments(documents);
+    };
+    let joins = 0;
+    const kinds = [
+      defineKind({
+        name: 'parent',
+        processes: {
+          process: {
+            run: async (ctx) => {
+              // The function swallows the error and waits anyway: the run must still fail.
+              await ctx.startChildren('child', Array.from({ length: 50 }, (_, index) => ({ id: `${ctx.id}-c${index}`, process: 'process_child' })), { concurrency: 10 }).catch(() => undefined);
+              return ProcessResult.WAITING_FOR_RESULT;
+            },
+          },
+        },
+        join: async () => {
+          joins += 1;
+        },
+      }),
+      defineKind({ name: 'child', parent: { kind: 'parent', key: 'parent_id' }, processes: { process_child: { child: true, run: async () => undefined } } }),
+    ];
+    const runtime = await start({ kinds, store });
+    const id = unique('broken');
+    await runtime.create('parent', id);
+    await runtime.call('parent', id, 'process');
+    const failed = await runtime.waitForCompletion('parent', id, { timeoutMs: 4_000 });
+    expect(failed.process_status).toBe('FAILURE');
+    expect(failed.errors).toEqual([`PersistenceError: creating the document of child ${id}-c20 failed: connection reset`]);
+    expect(joins).toBe(0);
+    // Every child is either absent (no ledger, no document) or complete: its document reflects its
+    // ledger head once loaded.
+    let absent = 0;
+    for (let index = 0; index < 50; index += 1) {
+      const ref = { kind: 'child', id: `${id}-c${index}` };
+      const history = await runtime.history('child', ref.id);
+      const proc = await runtime.find('child', ref.id);
+      if (history.length === 0) {
+        absent += 1;
+        expect(proc).toBeUndefined();
+        expect(await store.readDocument(ref)).toBeUndefined();
+        continue;
+      }
+      expect(proc?.seq).toBe(history.at(-1)?.seq);
+      expect((await store.readDocument(ref))?.['sync_counter']).toBe(history.at(-1)?.seq);
+    }
+    expect(absent).toBe(20);
+    // Called again, the fan-out finishes what is missing and calls what exists: one join.
+    broken = false;
+    await runtime.call('parent', id, 'process');
+    expect((await runtime.waitForCompletion('parent', id, { timeoutMs: 4_000 })).process_status).toBe('SUCCESS');
+    expect(joins).toBe(1);
+    expect(await runtime.childCounts('parent', id)).toMatchObject({ total: 50, processed: 50, processing: 0 });
+    expect((await runtime.history('parent', id)).filter((record) => record.cause === 'join.started')).toHaveLength(1);
   });
 });
