@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { MongoProcStore } from '../persistence/mongodb/index.js';
@@ -14,6 +15,7 @@ import { AgendaScheduler, RedisNotificationChannel } from '../src/agenda/index.j
 import { createProcRuntime, runKeysOf, type Scheduler } from '../src/index.js';
 import { fanOutKinds } from './fanout-kinds.js';
 import type { BenchResult } from './report.js';
+import { withServerCpu } from './server-cpu.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const quiet = { warn: () => undefined, error: (message: string, details?: Record<string, unknown>) => process.stderr.write(`  procstate: ${message} ${JSON.stringify(details ?? {})}\n`) };
@@ -177,6 +179,7 @@ export async function benchAgendaFanOut(
   progress: (label: string) => void,
 ): Promise<BenchResult[]> {
   const { concurrency } = sizes;
+  const busy = (cores: number | undefined) => (cores === undefined ? 'not measured' : `${cores.toFixed(2)} of ${availableParallelism()} cores`);
   const results: BenchResult[] = [];
   const group = 'fan-out on Agenda';
 
@@ -213,7 +216,8 @@ export async function benchAgendaFanOut(
   const medium: Record<number, AgendaFanOutResult> = {};
   for (const batch of [1, sizes.batch]) {
     progress(`procstate, ${sizes.throughput} entries, ${batch} per job`);
-    const run = (medium[batch] = await agendaFanOut(uri, { entries: sizes.throughput, batch, concurrency, workers: 'in-process' }));
+    const { result: run, cores } = await withServerCpu(() => agendaFanOut(uri, { entries: sizes.throughput, batch, concurrency, workers: 'in-process' }));
+    medium[batch] = run;
     const rate = run.entries / run.seconds;
     results.push({
       group,
@@ -223,7 +227,7 @@ export async function benchAgendaFanOut(
       baseline: sizes.throughput / bare.seconds,
       baselineName: `bare Agenda, ${sizes.throughput} empty jobs on the same server`,
       ratio: rate / (sizes.throughput / bare.seconds),
-      notes: `procstate ${run.seconds.toFixed(1)} s, bare Agenda ${bare.seconds.toFixed(1)} s (${bare.duplicateRuns} runs beyond the first); ${((run.commands as number) / run.entries).toFixed(2)} commands per entry`,
+      notes: `procstate ${run.seconds.toFixed(1)} s, bare Agenda ${bare.seconds.toFixed(1)} s (${bare.duplicateRuns} runs beyond the first); ${((run.commands as number) / run.entries).toFixed(2)} commands per entry; the server kept ${busy(cores)} busy`,
     });
     if (batch !== 1) {
       results.push({
@@ -257,10 +261,14 @@ export async function benchAgendaFanOut(
   }
 
   const workers: Record<number, number> = {};
+  const serverCores: Record<number, number | undefined> = {};
   for (const count of [1, 2]) {
     progress(`procstate, ${sizes.throughput} entries, a job per entry, ${count} worker process${count === 1 ? '' : 'es'}`);
-    workers[count] = (await agendaFanOut(uri, { entries: sizes.throughput, batch: 1, concurrency, workers: count })).seconds;
+    const { result, cores } = await withServerCpu(() => agendaFanOut(uri, { entries: sizes.throughput, batch: 1, concurrency, workers: count }));
+    workers[count] = result.seconds;
+    serverCores[count] = cores;
   }
+
   results.push({
     group,
     name: `two worker processes against one, ${sizes.throughput} entries, a job per entry`,
@@ -269,7 +277,7 @@ export async function benchAgendaFanOut(
     baseline: sizes.throughput / (workers[1] as number),
     baselineName: 'one worker process',
     ratio: (workers[1] as number) / (workers[2] as number),
-    notes: `one ${(workers[1] as number).toFixed(1)} s, two ${(workers[2] as number).toFixed(1)} s; the producer is a third process`,
+    notes: `one ${(workers[1] as number).toFixed(1)} s, two ${(workers[2] as number).toFixed(1)} s; the producer is a third process; the server (FerretDB and PostgreSQL) kept ${busy(serverCores[1])} busy with one worker, ${busy(serverCores[2])} with two`,
   });
   return results;
 }
