@@ -7,7 +7,7 @@ import type { JsonValue } from '../define-kind.js';
 import type { ProcSnapshot } from '../proc-snapshot.js';
 import type { RuntimeLogger } from '../runtime/logger.js';
 import type { ProcRuntime } from '../runtime/proc-runtime.js';
-import { assertCollectionsExist, resolveKind } from './kind-store.js';
+import { resolveKind } from './kind-store.js';
 import { loadModule } from './kinds-module.js';
 import { requirePeers } from './peers.js';
 import type { StoreLocation } from './read-commands.js';
@@ -43,10 +43,10 @@ export async function runAdmin(location: StoreLocation & { readonly modulePath: 
     serverTimeoutMs: location.serverTimeoutMs,
     work: false,
     sweepIntervalMs: 0,
+    mustExist: { collections: [info.collection], hint: 'pass --db, or a --module whose `collections` name it.' },
     logger,
   });
   try {
-    await assertCollectionsExist(open.db, [info.collection], 'pass --db, or a --module whose `collections` name it.');
     await open.runtime.start();
     const proc = await action(open.runtime);
     if (json) return `${JSON.stringify(proc, null, 2)}\n`;

@@ -6,26 +6,33 @@
 import type { Db } from 'mongodb';
 import { InvalidArgumentError, UnknownKindError } from '../../machines/errors.js';
 import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
-import type { KindDefinition } from '../define-kind.js';
 import type { ProcstateModule } from './kinds-module.js';
 import { UsageError } from './options.js';
 
-/** A store on `db` for the kinds, each in the collection `collectionOf` names, children with their parent key. */
-export function storeForKinds(db: Db, kinds: readonly Pick<KindDefinition, 'name' | 'parent'>[], collectionOf: (kind: string) => string): MongoProcStore {
+/** Where a kind's procs are: its collection, and for a child kind the key naming its parent. */
+export interface KindPlace {
+  readonly name: string;
+  readonly collection: string;
+  readonly parentKey?: string | undefined;
+}
+
+/** A store on `db` for the kinds, each in its collection. */
+export function storeForKinds(db: Db, kinds: readonly KindPlace[]): MongoProcStore {
   return new MongoProcStore({
     db,
-    kinds: Object.fromEntries(kinds.map((kind) => [kind.name, { documents: db.collection(collectionOf(kind.name)), parentKey: kind.parent?.key }])),
+    kinds: Object.fromEntries(kinds.map((kind) => [kind.name, { documents: db.collection(kind.collection), parentKey: kind.parentKey }])),
   });
 }
 
-/** The kind a command is about, as far as the command line tells. */
-export interface KindInfo {
-  readonly name: string;
-  readonly collection: string;
-  /** The key naming a child's parent, when the module says the kind has a parent. */
-  readonly parentKey?: string | undefined;
+/** Where each kind of a module is: the module's `collections`, else the kind's name. */
+export function placesOf(module: ProcstateModule): KindPlace[] {
+  return module.kinds.map((kind) => ({ name: kind.name, collection: module.collections?.[kind.name] ?? kind.name, parentKey: kind.parent?.key }));
+}
+
+/** The kind a command is about, as far as the command line tells, with its child kinds. */
+export interface KindInfo extends KindPlace {
   /** Its child kinds, when a module says. */
-  readonly children: readonly { readonly name: string; readonly collection: string; readonly parentKey: string }[];
+  readonly children: readonly (KindPlace & { readonly parentKey: string })[];
 }
 
 /**

@@ -14,7 +14,7 @@ import { createProcRuntime } from '../runtime/create-proc-runtime.js';
 import type { RuntimeLogger } from '../runtime/logger.js';
 import type { ProcRuntime } from '../runtime/proc-runtime.js';
 import { connectClient, databaseFromUri } from './connect.js';
-import { storeForKinds } from './kind-store.js';
+import { assertCollectionsExist, placesOf, storeForKinds } from './kind-store.js';
 import type { ProcstateModule } from './kinds-module.js';
 import { importPeer } from './peers.js';
 
@@ -33,6 +33,8 @@ export interface MongoRuntimeOptions {
   readonly name?: string | undefined;
   /** Give up on an unreachable MongoDB or Redis after this long. @defaultValue 10000 */
   readonly serverTimeoutMs?: number | undefined;
+  /** Collections that must exist already (a command on existing procs), and what to say otherwise. */
+  readonly mustExist?: { readonly collections: readonly string[]; readonly hint: string } | undefined;
   /** Handle jobs in this process. @defaultValue true */
   readonly work?: boolean | undefined;
   readonly logger: RuntimeLogger;
@@ -55,7 +57,9 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
     const databaseName = options.database ?? databaseFromUri(options.uri) ?? options.module.database ?? 'procstate';
     const db = client.db(databaseName);
     const { kinds } = options.module;
-    const store = storeForKinds(db, kinds, (kind) => options.module.collections?.[kind] ?? kind);
+    // Checked before the indexes are made: making an index creates its collection.
+    if (options.mustExist !== undefined) await assertCollectionsExist(db, options.mustExist.collections, options.mustExist.hint);
+    const store = storeForKinds(db, placesOf(options.module));
     await store.ensureIndexes();
     let notificationChannel: RedisNotificationChannel | undefined;
     if (options.redis !== undefined) {

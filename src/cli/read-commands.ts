@@ -42,12 +42,7 @@ async function openStore(location: StoreLocation, kind: string, command: string)
   try {
     const db = client.db(location.database ?? databaseFromUri(location.uri) ?? module?.database ?? 'procstate');
     await assertCollectionsExist(db, [info.collection], 'pass --db, --collection or a --module whose `collections` name it.');
-    const collections = new Map([[info.name, info.collection], ...info.children.map((child) => [child.name, child.collection] as const)]);
-    const store = storeForKinds(
-      db,
-      [{ name: info.name, ...(info.parentKey === undefined ? {} : { parent: { kind: '', key: info.parentKey } }) }, ...info.children.map((child) => ({ name: child.name, parent: { kind: info.name, key: child.parentKey } }))],
-      (name) => collections.get(name) ?? name,
-    );
+    const store = storeForKinds(db, [info, ...info.children]);
     return { db, kind: info, ledger: new ProcLedger(store), store, close: () => client.close() };
   } catch (error) {
     await client.close();

@@ -114,6 +114,12 @@ describe('no silent wrong answers', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`database "${database.name}" has no collection "upload" (it has`);
     expect(result.stderr).toContain('uploads');
+    // Commands that change procs check before anything is made (an index would create the collection).
+    const empty = databaseName('cli_empty');
+    const reset = await cli(['reset', 'upload', 'u1', '--uri', mongoUri(), '--db', empty, '--module', 'src/demo/demo-kinds.ts']);
+    expect(reset.code).toBe(1);
+    expect(reset.stderr).toContain(`database "${empty}" has no collection "uploads" (it has none)`);
+    expect(await database.client.db(empty).listCollections().toArray()).toEqual([]);
   });
 
   it('a kind the module does not define is an UnknownKindError naming the kinds it does', async () => {
