@@ -214,9 +214,10 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
     .option('--inspector <url>', 'the inspector to replay into', 'ws://127.0.0.1:8080')
     .option('--step-ms <ms>', 'pause between transitions', wholeNumber(0, 60_000), 400)
     .addOption(new Option('--format <format>', 'print the replay records instead of sending them').choices(['json']))
-    .action(async (kind: string, id: string, options: LocationOptions & { inspector: string; stepMs: number; format?: 'json' }) => {
+    .option('--json', 'the same as --format json', false)
+    .action(async (kind: string, id: string, options: LocationOptions & { inspector: string; stepMs: number; format?: 'json'; json: boolean }) => {
       const { runInspect } = await import('./read-commands.js');
-      print(await runInspect(location(options), kind, id, { json: options.format === 'json', inspectorUrl: options.inspector, stepMs: options.stepMs }, (line) => void io.stderr.write(`${line}\n`)));
+      print(await runInspect(location(options), kind, id, { json: options.json || options.format === 'json', inspectorUrl: options.inspector, stepMs: options.stepMs }, (line) => void io.stderr.write(`${line}\n`)));
     });
 
   addJsonOption(addLocationOptions(program.command('status').summary('procs of a kind by status, or one proc and its children').description('Procs of a kind by status; with --id, one proc and its children by status.').requiredOption('--kind <kind>', 'the kind')))

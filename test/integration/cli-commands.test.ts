@@ -140,6 +140,9 @@ describe('no silent wrong answers', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no inspector answers at ws://127.0.0.1:1');
     expect(result.stdout).not.toContain('replayed');
+    const json = await cli(['inspect', 'upload', UPLOAD, ...where(), '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(JSON.parse((await cli(['inspect', 'upload', UPLOAD, ...where(), '--format', 'json'])).stdout));
   });
 });
 
