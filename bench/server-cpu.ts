@@ -10,7 +10,7 @@ const SERVER = /^(ferretdb|postgres)/;
 let ticksPerSecond: number | undefined;
 
 /** Seconds of CPU the server's processes have used so far (exited PostgreSQL backends included), or undefined. */
-export function serverCpuSeconds(): number | undefined {
+function serverCpuSeconds(): number | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

@@ -36,6 +36,7 @@ export const ErrorCode = Object.freeze({
   DISPATCH_FAILED: 'DISPATCH_FAILED',
   PERSISTENCE_FAILURE: 'PERSISTENCE_FAILURE',
   MIGRATION_LOCKED: 'MIGRATION_LOCKED',
+  MISSING_PEER: 'MISSING_PEER',
 } as const);
 
 /** One of the stable error codes. */
@@ -106,6 +107,22 @@ export class UnknownProcessError extends ProcstateMisuseError {
 export class InvalidArgumentError extends ProcstateMisuseError {
   override readonly name = 'InvalidArgumentError';
   readonly code = ErrorCode.INVALID_ARGUMENT;
+}
+
+/**
+ * An optional peer package that this path needs is not installed; the message says which
+ * package to install and what needs it.
+ */
+export class MissingPeerError extends ProcstateMisuseError {
+  override readonly name = 'MissingPeerError';
+  readonly code = ErrorCode.MISSING_PEER;
+  constructor(
+    readonly packageName: string,
+    readonly neededFor: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(`${neededFor} needs the package ${JSON.stringify(packageName)}, which is not installed: npm install ${packageName}`, options);
+  }
 }
 
 /** A kind or process definition is malformed. */

@@ -14,7 +14,7 @@ export const StatusMessages = Object.freeze({
   /** The process succeeded and recorded warnings. */
   completedWithWarnings: (process: string | null) => `Process ${process} completed with warnings`,
   /** The process failed; `lastError` is the last of its errors. */
-  failed: (process: string | null, lastError: string) => `Process ${process} failed: ${lastError}`,
+  failed: (process: string | null, lastError: string) => (process === null ? `Processing failed: ${lastError}` : `Process ${process} failed: ${lastError}`),
   /** The error recorded when a lease expired or no worker took a call. */
   workerLost: (reason: string) => `process failed due to worker lost: ${reason}`,
   timeout: 'task timeout occurred',

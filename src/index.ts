@@ -9,7 +9,8 @@ export type { CreateOptions, CreateItem, CallItem } from './runtime/calls.js';
 export type { WaitOptions } from './runtime/wait-for.js';
 export type { TransitionNotice } from './runtime/notices.js';
 export type { SweepReport } from './runtime/sweep.js';
-export type { RuntimeLogger } from './runtime/logger.js';
+export { createLogger } from './runtime/logger.js';
+export type { RuntimeLogger, Logger, LoggerOptions, LogLevel } from './runtime/logger.js';
 export { defineKind } from './define-kind.js';
 export type {
   KindDefinition,
@@ -48,6 +49,7 @@ export {
   PersistenceError,
   DispatchError,
   MigrationLockedError,
+  MissingPeerError,
   ProcessFailure,
   SoftTimeLimitExceeded,
   WorkerShutdown,

@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind } from '../../src/index.js';
+import { createProcRuntime, defineKind } from 'procstate';
 
 const entry = defineKind({
   name: 'entry',

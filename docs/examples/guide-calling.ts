@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind, type ProcessContext } from '../../src/index.js';
+import { createProcRuntime, defineKind, type ProcessContext } from 'procstate';
 
 let release = () => {};
 const released = new Promise<void>((resolve) => (release = resolve));

@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind, ProcessFailure } from '../../src/index.js';
+import { createProcRuntime, defineKind, ProcessFailure } from 'procstate';
 
 class ParserError extends Error {
   override readonly name = 'ParserError'; // errors are recorded as `<name>: <message>`

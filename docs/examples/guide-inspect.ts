@@ -1,5 +1,5 @@
 import { createInspector } from '@statelyai/inspect';
-import { createProcRuntime, defineKind } from '../../src/index.js';
+import { createProcRuntime, defineKind } from 'procstate';
 
 // An inspector with an adapter that prints; createWebSocketInspector's adapter sends to Stately's UI.
 const inspector = createInspector({

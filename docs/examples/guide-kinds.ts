@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind, InvalidDefinitionError } from '../../src/index.js';
+import { createProcRuntime, defineKind, InvalidDefinitionError } from 'procstate';
 
 const upload = defineKind({
   name: 'upload',

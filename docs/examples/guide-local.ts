@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind } from '../../src/index.js';
+import { createProcRuntime, defineKind } from 'procstate';
 
 let release = () => {};
 const released = new Promise<void>((resolve) => (release = resolve));

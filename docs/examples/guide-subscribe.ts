@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind } from '../../src/index.js';
+import { createProcRuntime, defineKind } from 'procstate';
 
 const upload = defineKind({ name: 'upload', processes: { process_upload: { run: (ctx) => ctx.setStep('Matching') } } });
 const runtime = createProcRuntime({ kinds: [upload] });

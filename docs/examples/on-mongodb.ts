@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
-import { createProcRuntime, defineKind } from '../../src/index.js';
-import { MongoProcStore } from '../../persistence/mongodb/index.js';
-import { AgendaScheduler } from '../../src/agenda/index.js';
+import { createProcRuntime, defineKind } from 'procstate';
+import { MongoProcStore } from 'procstate/persistence/mongodb';
+import { AgendaScheduler } from 'procstate/agenda';
 
 const upload = defineKind({ name: 'upload', processes: { process_upload: { run: (ctx) => ctx.setStep('Matching') } } });
 
@@ -18,4 +18,3 @@ console.log((await runtime.waitForCompletion('upload', id)).process_status); // 
 console.log((await runtime.history('upload', id)).map((record) => record.cause).join(' → '));
 await runtime.close();
 await client.close();
-process.exit(0); // Agenda keeps a timer per job it ran for half its lock lifetime (docs/operations.md)

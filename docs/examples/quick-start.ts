@@ -1,4 +1,4 @@
-import { createProcRuntime, defineKind, ProcessResult } from '../../src/index.js';
+import { createProcRuntime, defineKind, ProcessResult } from 'procstate';
 
 const upload = defineKind({
   name: 'upload',

@@ -251,7 +251,9 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
         return;
       }
       const conversions = orphanOf === null ? plan.conversions : plan.conversions.map((conversion) => orphanConversion(conversion, orphanOf));
-      report.lenient.push(...plan.lenient);
+      // What this run converts leniently: the troubled documents, and an orphan child (only reached with --lenient).
+      const leniently = new Set([...plan.lenient, ...(orphanOf === null ? [] : [head._id])]);
+      report.lenient.push(...[...leniently].filter((id) => !converted.has(id)));
       if (!dryRun) {
         await lock?.assertHeld();
         const headConversion = conversions.find((conversion) => conversion.id === head._id) as LegacyConversion;
@@ -272,7 +274,8 @@ export async function migrateLegacy(options: MigrateLegacyOptions): Promise<Migr
 
   function orphanConversion(conversion: LegacyConversion, parentId: string): LegacyConversion {
     const state = { ...conversion.state, context: { ...conversion.state.context, parent: { kind: parentKind, id: parentId } } };
-    return { ...conversion, state, fields: encodeProcFields(state, 1) };
+    const event = { ...conversion.event, lenient: true, problems: [...conversion.event.problems, `its parent ${parentId} does not exist`] };
+    return { ...conversion, state, fields: encodeProcFields(state, 1), event };
   }
 
   async function applyConversions(

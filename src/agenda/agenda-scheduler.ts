@@ -14,11 +14,14 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import type { Db, Document } from 'mongodb';
 import { InvalidArgumentError, PersistenceError } from '../../machines/errors.js';
 import { assertServerProfile, detectServerProfile, type ServerProfile } from '../../persistence/server-profile.js';
-import { consoleLogger, reportError, type RuntimeLogger } from '../runtime/logger.js';
+import { defaultLogger, reportError, type RuntimeLogger } from '../runtime/logger.js';
 import { runKeysOf, type JobDelivery, type JobHandler, type ProcJob, type Scheduler } from '../scheduler.js';
 import { ClaimingJobRepository } from './claiming-repository.js';
 import { parseJobData, toJobData, type ProcJobData } from './job-data.js';
+import { hookJobProcessor } from './job-processor-hooks.js';
 import { RedisNotificationChannel } from './redis-notification-channel.js';
+
+const DEFAULT_POLL_MS = 2_000;
 
 /** Agenda's job name for every procstate job. */
 export const AGENDA_JOB_NAME = 'procstate';
@@ -123,6 +126,8 @@ export class AgendaScheduler implements Scheduler {
   #repository: ClaimingJobRepository | undefined;
   #starting: Promise<Agenda> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Agenda's own run of each started job: the function, then the job's unlock and removal. */
+  readonly #agendaRuns = new Set<Promise<void>>();
   #channel: NotificationChannel | undefined;
   #refilling = false;
 
@@ -139,7 +144,7 @@ export class AgendaScheduler implements Scheduler {
     this.#collection = options.collection ?? DEFAULT_AGENDA_COLLECTION;
     this.#concurrency = concurrency;
     this.#lockLifetimeMs = lockLifetimeMs;
-    this.#logger = options.logger ?? consoleLogger;
+    this.#logger = options.logger ?? defaultLogger;
   }
 
   /** The Agenda instance, once started (for dashboards such as Agendash). */
@@ -177,7 +182,7 @@ export class AgendaScheduler implements Scheduler {
       const agenda = new Agenda({
         backend,
         name: this.#options.name ?? `procstate-${process.pid}`,
-        processEvery: this.#options.pollMs ?? 2_000,
+        processEvery: this.#options.pollMs ?? DEFAULT_POLL_MS,
         maxConcurrency: this.#concurrency,
         defaultConcurrency: this.#concurrency,
         defaultLockLimit: this.#concurrency,
@@ -230,6 +235,17 @@ export class AgendaScheduler implements Scheduler {
       },
     );
     await agenda.start();
+    hookJobProcessor(agenda, {
+      livenessMs: Math.max((this.#options.pollMs ?? DEFAULT_POLL_MS) / 2, this.#lockLifetimeMs / 2),
+      onRun: (run) => {
+        const tracked = run.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.#agendaRuns.add(tracked);
+        void tracked.then(() => this.#agendaRuns.delete(tracked));
+      },
+    });
   }
 
   /**
@@ -310,10 +326,12 @@ export class AgendaScheduler implements Scheduler {
     if (agenda === undefined) return 0;
     await agenda.stop(false);
     if (this.#options.work === false && this.#channel?.state === 'connected') await this.#channel.disconnect();
-    if (this.#inFlight.size > 0) {
+    if (this.#inFlight.size > 0 || this.#agendaRuns.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.all([...this.#inFlight]),
+        // Agenda unlocks and removes a job after its function returned: wait for that too, or
+        // closing the client next would leave finished jobs locked.
+        Promise.all([...this.#inFlight, ...this.#agendaRuns]),
         new Promise((resolve) => {
           timer = setTimeout(resolve, timeoutMs);
         }),

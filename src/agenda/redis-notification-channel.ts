@@ -4,12 +4,32 @@
  * only: polling still finds the job.
  */
 import { BaseNotificationChannel, type JobNotification } from 'agenda';
-import type { Redis } from 'ioredis';
+
+/**
+ * The part of a Redis client the channel uses, as ioredis's `Redis` provides it. Declared here
+ * so that procstate's types do not need ioredis installed where Redis is not used.
+ */
+export interface RedisPubSubClient {
+  /** Sends a message to every subscriber of the channel. */
+  publish(channel: string, message: string): Promise<unknown>;
+  /** A new connection with the same options (a subscribed connection can do nothing else). */
+  duplicate(): RedisPubSubClient;
+  /** Subscribes this connection to the channel. */
+  subscribe(channel: string): Promise<unknown>;
+  /** Ends the subscription. */
+  unsubscribe(channel: string): Promise<unknown>;
+  /** Connection errors. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Messages of the channels this connection subscribed to. */
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** Closes the connection. */
+  disconnect(): void;
+}
 
 /** Options of {@link RedisNotificationChannel}. */
 export interface RedisNotificationChannelOptions {
-  /** A Redis client; the channel duplicates it for its subscription (a subscribed connection can do nothing else). */
-  readonly client: Redis;
+  /** A Redis client (ioredis's `Redis`); the channel duplicates it for its subscription. */
+  readonly client: RedisPubSubClient;
   /** The pub/sub channel. @defaultValue `procstate:agenda` */
   readonly channel?: string | undefined;
 }
@@ -36,9 +56,9 @@ interface WireNotification {
  * ```
  */
 export class RedisNotificationChannel extends BaseNotificationChannel {
-  readonly #client: Redis;
+  readonly #client: RedisPubSubClient;
   readonly #channel: string;
-  #subscriber: Redis | undefined;
+  #subscriber: RedisPubSubClient | undefined;
 
   constructor(options: RedisNotificationChannelOptions) {
     super({ channelName: options.channel ?? 'procstate:agenda' });

@@ -27,12 +27,39 @@ export interface DemoOptions {
   readonly uploadId?: string | undefined;
   /** How long to wait for the upload. @defaultValue 10 minutes */
   readonly timeoutMs?: number | undefined;
+  /** Stops waiting for the upload (SIGINT): the demo rejects with {@link DemoInterrupted}. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The demo stopped waiting because its signal was aborted; the upload is where it was. */
+export class DemoInterrupted extends Error {
+  override readonly name = 'DemoInterrupted';
+  constructor(readonly uploadId: string) {
+    super(`stopped waiting for upload ${uploadId}`);
+  }
+}
+
+/** Rejects with {@link DemoInterrupted} once `signal` aborts; never settles otherwise. */
+function interrupted(signal: AbortSignal | undefined, uploadId: string): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    if (signal === undefined) return;
+    if (signal.aborted) reject(new DemoInterrupted(uploadId));
+    signal.addEventListener('abort', () => reject(new DemoInterrupted(uploadId)), { once: true });
+  });
 }
 
 /** Where the demo writes. */
 export interface DemoOutput {
   write(text: string): void;
   readonly isTTY: boolean;
+  /** The terminal's width: a progress line longer than this would wrap and flood it. */
+  readonly columns?: number | undefined;
+}
+
+/** `text` cut to `columns - 1` characters (the cursor needs the last column), with an ellipsis. */
+function fit(text: string, columns: number | undefined): string {
+  if (columns === undefined || columns < 2 || text.length < columns) return text;
+  return `${text.slice(0, Math.max(0, columns - 2))}…`;
 }
 
 /** One line of the upload's history in the summary. */
@@ -98,7 +125,7 @@ export async function runDemo(options: DemoOptions, output: DemoOutput): Promise
     const now = performance.now();
     if (!force && now - lastDraw < (output.isTTY ? 80 : 1000)) return;
     lastDraw = now;
-    output.write(output.isTTY ? `\r\x1b[2K${render()}` : `${render()}\n`);
+    output.write(output.isTTY ? `\r\x1b[2K${fit(render(), output.columns)}` : `${render()}\n`);
   };
   const unsubscribe = runtime.subscribe((notice) => {
     if (notice.kind === 'entry' && notice.to !== null) entryStatus.set(notice.id, notice.to);
@@ -113,7 +140,10 @@ export async function runDemo(options: DemoOptions, output: DemoOutput): Promise
     }
     await runtime.create('upload', uploadId, { fields: { upload_name: `Demo upload (seed ${options.seed})` } });
     await runtime.call('upload', uploadId, 'process_upload', { ...args });
-    const final = await runtime.waitForCompletion('upload', uploadId, { timeoutMs: options.timeoutMs ?? 600_000, pollMs: 250 });
+    const final = await Promise.race([
+      runtime.waitForCompletion('upload', uploadId, { timeoutMs: options.timeoutMs ?? 600_000, pollMs: 250 }),
+      interrupted(options.signal, uploadId),
+    ]);
     const elapsedMs = performance.now() - started;
     draw(true);
     if (!options.json && output.isTTY) output.write('\n');

@@ -1,16 +1,6 @@
 /**
- * Output helpers of the CLI: plain tables, durations, and URIs with their credentials removed.
+ * Output helpers of the CLI: plain tables and durations.
  */
-
-/** A URI with any user name and password replaced by `***`; never throws. */
-export function redactUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_match, scheme: string) => `${scheme}***@`);
-}
-
-/** Removes credentials of every URI that appears inside a text (error messages, logs). */
-export function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^@/\s?#]*)@/gi, (_match, scheme: string) => `${scheme}***@`);
-}
 
 /** Renders rows as a left-aligned text table with a header line. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

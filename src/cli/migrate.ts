@@ -2,13 +2,17 @@
  * `procstate migrate`: the datafix for documents of NOMAD's tasks model.
  */
 import { exitCodeOf, migrateLegacy, type MigrationReport, type UnitProblem } from '../../persistence/migrations/migrate-legacy.js';
-import { connectClient } from './connect.js';
+import { connectClient, databaseFromUri } from './connect.js';
 import { formatTable } from './format.js';
+import { assertCollectionsExist } from './kind-store.js';
+import { UsageError } from './options.js';
 
 /** Options of the migrate command. */
 export interface MigrateCommandOptions {
   readonly uri: string;
-  readonly database: string;
+  /** @defaultValue the URI's database */
+  readonly database?: string | undefined;
+  readonly serverTimeoutMs: number;
   readonly parents: string;
   readonly children: string;
   readonly parentKey: string;
@@ -20,13 +24,22 @@ export interface MigrateCommandOptions {
   readonly concurrency: number;
   readonly json: boolean;
   readonly lockTtlMs?: number | undefined;
+  /** Show a progress line on `progress`, cut to `columns`. */
+  readonly showProgress: boolean;
+  readonly columns?: number | undefined;
+  readonly write: (text: string) => void;
+  readonly progress: (text: string) => void;
 }
 
-function bar(done: number, total: number, report: MigrationReport): string {
-  const width = 30;
-  const filled = total === 0 ? width : Math.round((done / total) * width);
+/** The progress line, cut to the terminal's width so that it never wraps. */
+function bar(done: number, total: number, report: MigrationReport, columns: number | undefined): string {
   const { migrated, alreadyMigrated, skipped, attention, failed } = report.units;
-  return `\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} units · ${migrated} migrated · ${alreadyMigrated} already · ${skipped} skipped · ${attention} need attention${failed > 0 ? ` · ${failed} failed` : ''}`;
+  const counts = ` ${done}/${total} units · ${migrated} migrated · ${alreadyMigrated} already · ${skipped} skipped · ${attention} need attention${failed > 0 ? ` · ${failed} failed` : ''}`;
+  const room = (columns ?? 80) - 1;
+  const width = Math.max(0, Math.min(30, room - counts.length - 2));
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const line = `${width > 0 ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]` : ''}${counts}`;
+  return `\r\x1b[2K${line.length > room ? `${line.slice(0, Math.max(0, room - 1))}…` : line}`;
 }
 
 function listed(title: string, problems: readonly UnitProblem[]): string[] {
@@ -64,11 +77,15 @@ function formatMigrationReport(report: MigrationReport): string {
 
 /** Runs the datafix; resolves with the exit code (0 all migrated, 2 attention needed, 1 errors). */
 export async function runMigrate(options: MigrateCommandOptions): Promise<number> {
-  const client = await connectClient(options.uri);
-  const showProgress = process.stderr.isTTY === true;
+  const database = options.database ?? databaseFromUri(options.uri);
+  if (database === undefined) throw new UsageError('migrate needs the database: pass --db NAME or name it in the URI.');
+  const client = await connectClient(options.uri, options.serverTimeoutMs);
+  const { showProgress } = options;
   try {
+    const db = client.db(database);
+    await assertCollectionsExist(db, [options.parents, options.children], 'check --db, --parents and --children.');
     const report = await migrateLegacy({
-      db: client.db(options.database),
+      db,
       parents: options.parents,
       children: options.children,
       parentKey: options.parentKey,
@@ -79,11 +96,11 @@ export async function runMigrate(options: MigrateCommandOptions): Promise<number
       batchSize: options.batchSize,
       concurrency: options.concurrency,
       lockTtlMs: options.lockTtlMs,
-      onProgress: showProgress ? (done, total, current) => process.stderr.write(bar(done, total, current)) : undefined,
-      onWait: (owner, at) => process.stderr.write(`procstate migrate: waiting for the run ${owner} (last seen ${at.toISOString()}) to finish or go silent\n`),
+      onProgress: showProgress ? (done, total, current) => options.progress(bar(done, total, current, options.columns)) : undefined,
+      onWait: (owner, at) => options.progress(`procstate migrate: waiting for the run ${owner} (last seen ${at.toISOString()}) to finish or go silent\n`),
     });
-    if (showProgress) process.stderr.write('\n');
-    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatMigrationReport(report)}\n`);
+    if (showProgress) options.progress('\n');
+    options.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatMigrationReport(report)}\n`);
     return exitCodeOf(report);
   } finally {
     await client.close();

@@ -1,49 +1,22 @@
 /**
  * The CLI's composition root for MongoDB: opens the client (the only place that does), builds
  * the store, the Agenda scheduler and, with a Redis URL, the cross-process notification channel.
+ * Agenda and its backend are loaded by whoever imports this module, after `requirePeers` said
+ * they are installed; ioredis only with a Redis URL.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
-import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
+import { PersistenceError } from '../../machines/errors.js';
 import { AgendaScheduler } from '../agenda/agenda-scheduler.js';
 import { RedisNotificationChannel } from '../agenda/redis-notification-channel.js';
-import type { KindDefinition } from '../define-kind.js';
-import { InvalidArgumentError } from '../../machines/errors.js';
+import { redactText, redactUri } from '../redact.js';
 import { createProcRuntime } from '../runtime/create-proc-runtime.js';
 import type { RuntimeLogger } from '../runtime/logger.js';
 import type { ProcRuntime } from '../runtime/proc-runtime.js';
 import { connectClient, databaseFromUri } from './connect.js';
-import { redactText } from './format.js';
-
-/**
- * What a module given to `procstate worker --module` exports.
- *
- * @example
- * ```ts
- * // kinds.ts
- * export const kinds = [upload, entry];
- * export const collections = { upload: 'uploads', entry: 'entries' };
- * ```
- */
-export interface ProcstateModule {
-  /** The kinds the worker handles. */
-  readonly kinds: readonly KindDefinition[];
-  /** Collection of each kind. @defaultValue the kind's name */
-  readonly collections?: Readonly<Record<string, string>>;
-  /** Database name, when the URI names none. */
-  readonly database?: string;
-}
-
-/** Loads and checks a kinds module. @throws InvalidArgumentError */
-export async function loadModule(path: string): Promise<ProcstateModule> {
-  const loaded = (await import(pathToFileURL(resolve(path)).href)) as Partial<ProcstateModule>;
-  if (!Array.isArray(loaded.kinds) || loaded.kinds.length === 0) {
-    throw new InvalidArgumentError(`${path} must export \`kinds\`, a non-empty array of kind definitions.`);
-  }
-  return loaded as ProcstateModule;
-}
+import { assertCollectionsExist, placesOf, storeForKinds } from './kind-store.js';
+import type { ProcstateModule } from './kinds-module.js';
+import { importPeer } from './peers.js';
 
 /** Options of {@link openMongoRuntime}. */
 export interface MongoRuntimeOptions {
@@ -58,6 +31,10 @@ export interface MongoRuntimeOptions {
   readonly pollMs?: number | undefined;
   readonly sweepIntervalMs?: number | undefined;
   readonly name?: string | undefined;
+  /** Give up on an unreachable MongoDB or Redis after this long. @defaultValue 10000 */
+  readonly serverTimeoutMs?: number | undefined;
+  /** Collections that must exist already (a command on existing procs), and what to say otherwise. */
+  readonly mustExist?: { readonly collections: readonly string[]; readonly hint: string } | undefined;
   /** Handle jobs in this process. @defaultValue true */
   readonly work?: boolean | undefined;
   readonly logger: RuntimeLogger;
@@ -72,29 +49,21 @@ export interface OpenMongoRuntime {
   close(drainTimeoutMs: number): Promise<void>;
 }
 
-/** A store on `db` for the kinds, each in the collection `collectionOf` names, children with their parent key. */
-export function storeForKinds(db: Db, kinds: readonly Pick<KindDefinition, 'name' | 'parent'>[], collectionOf: (kind: string) => string): MongoProcStore {
-  return new MongoProcStore({
-    db,
-    kinds: Object.fromEntries(kinds.map((kind) => [kind.name, { documents: db.collection(collectionOf(kind.name)), parentKey: kind.parent?.key }])),
-  });
-}
-
 /** Connects and builds a runtime on MongoDB and Agenda. @throws PersistenceError when the server does not answer */
 export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<OpenMongoRuntime> {
-  const client = await connectClient(options.uri);
+  const client = await connectClient(options.uri, options.serverTimeoutMs);
   let redis: Redis | undefined;
   try {
     const databaseName = options.database ?? databaseFromUri(options.uri) ?? options.module.database ?? 'procstate';
     const db = client.db(databaseName);
     const { kinds } = options.module;
-    const store = storeForKinds(db, kinds, (kind) => options.module.collections?.[kind] ?? kind);
+    // Checked before the indexes are made: making an index creates its collection.
+    if (options.mustExist !== undefined) await assertCollectionsExist(db, options.mustExist.collections, options.mustExist.hint);
+    const store = storeForKinds(db, placesOf(options.module));
     await store.ensureIndexes();
     let notificationChannel: RedisNotificationChannel | undefined;
     if (options.redis !== undefined) {
-      redis = new Redis(options.redis, { lazyConnect: true, maxRetriesPerRequest: 3 });
-      redis.on('error', (error: Error) => options.logger.warn('redis', { error: redactText(error.message) }));
-      await redis.connect();
+      redis = await connectRedis(options.redis, options.serverTimeoutMs ?? 10_000, options.logger);
       notificationChannel = new RedisNotificationChannel({ client: redis });
     }
     const scheduler = new AgendaScheduler({
@@ -130,5 +99,35 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
     redis?.disconnect();
     await client.close();
     throw error;
+  }
+}
+
+/**
+ * Connects to Redis, or fails with the reason (ioredis itself only says `Connection is closed.`
+ * once it gives up). After the first connection, ioredis reconnects by itself.
+ * @throws PersistenceError when Redis does not answer within `timeoutMs`
+ */
+async function connectRedis(url: string, timeoutMs: number, logger: RuntimeLogger): Promise<Redis> {
+  const { Redis } = await importPeer<typeof import('ioredis')>('ioredis');
+  let connected = false;
+  let lastError: Error | undefined;
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    connectTimeout: timeoutMs,
+    retryStrategy: (attempt) => (connected ? Math.min(attempt * 200, 2_000) : null),
+  });
+  redis.on('error', (error: Error) => {
+    lastError = error;
+    if (connected) logger.warn('redis', { error: redactText(error.message) });
+  });
+  try {
+    await redis.connect();
+    connected = true;
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    const reason = lastError ?? error;
+    throw new PersistenceError(`cannot connect to Redis at ${redactUri(url)}: ${redactText(reason instanceof Error ? reason.message : String(reason))}`, { cause: reason });
   }
 }

@@ -1,18 +1,20 @@
 /**
  * The CLI's read-only views of stored procs: `history`, `inspect` and `status`.
  */
+import { connect } from 'node:net';
 import type { Db } from 'mongodb';
-import { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
+import type { MongoProcStore } from '../../persistence/mongodb/mongo-proc-store.js';
 import { ProcLedger } from '../../persistence/proc-ledger.js';
 import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-status.js';
-import type { KindDefinition } from '../define-kind.js';
-import { ProcNotFoundError } from '../../machines/errors.js';
+import { InvalidArgumentError, ProcNotFoundError } from '../../machines/errors.js';
 import { replayLedger, sessionIdOf, type ReplayRecord } from '../inspection.js';
 import { childCountsOf, type ChildCounts } from '../process-context.js';
 import { toProcSnapshot } from '../proc-snapshot.js';
 import { connectClient, databaseFromUri } from './connect.js';
 import { formatDuration, formatTable } from './format.js';
-import { loadModule, storeForKinds } from './mongo-runtime.js';
+import { assertCollectionsExist, resolveKind, storeForKinds, type KindInfo } from './kind-store.js';
+import { loadModule } from './kinds-module.js';
+import { importPeer } from './peers.js';
 
 /** Where the stored procs are. */
 export interface StoreLocation {
@@ -20,33 +22,37 @@ export interface StoreLocation {
   readonly database?: string | undefined;
   /** A kinds module (for collections and child kinds). */
   readonly modulePath?: string | undefined;
-  /** The kind's collection, when no module says it. @defaultValue the kind's name */
+  /** The kind's collection, when no module says it. */
   readonly collection?: string | undefined;
+  readonly serverTimeoutMs?: number | undefined;
 }
 
 interface OpenStore {
   readonly db: Db;
+  readonly kind: KindInfo;
   readonly ledger: ProcLedger;
   readonly store: MongoProcStore;
-  readonly children: readonly KindDefinition[];
   close(): Promise<void>;
 }
 
-async function openStore(location: StoreLocation, kind: string): Promise<OpenStore> {
+async function openStore(location: StoreLocation, kind: string, command: string): Promise<OpenStore> {
   const module = location.modulePath === undefined ? undefined : await loadModule(location.modulePath);
-  const client = await connectClient(location.uri);
-  const db = client.db(location.database ?? databaseFromUri(location.uri) ?? module?.database ?? 'procstate');
-  const kinds = module?.kinds ?? [];
-  const children = kinds.filter((candidate) => candidate.parent?.kind === kind);
-  const collectionOf = (name: string) => module?.collections?.[name] ?? (name === kind ? (location.collection ?? name) : name);
-  // Without a module only the kind itself is known, as a kind without a parent.
-  const store = storeForKinds(db, [kinds.find((candidate) => candidate.name === kind) ?? { name: kind }, ...children], collectionOf);
-  return { db, ledger: new ProcLedger(store), store, children, close: () => client.close() };
+  const info = resolveKind(kind, module, location.collection, command);
+  const client = await connectClient(location.uri, location.serverTimeoutMs);
+  try {
+    const db = client.db(location.database ?? databaseFromUri(location.uri) ?? module?.database ?? 'procstate');
+    await assertCollectionsExist(db, [info.collection], 'pass --db, --collection or a --module whose `collections` name it.');
+    const store = storeForKinds(db, [info, ...info.children]);
+    return { db, kind: info, ledger: new ProcLedger(store), store, close: () => client.close() };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
 }
 
 /** `procstate history`: the proc's ledger as a table, or as JSON. */
 export async function runHistory(location: StoreLocation, kind: string, id: string, json: boolean): Promise<string> {
-  const open = await openStore(location, kind);
+  const open = await openStore(location, kind, 'history');
   try {
     const records = await open.ledger.history({ kind, id });
     if (records.length === 0) throw new ProcNotFoundError(kind, id);
@@ -60,8 +66,9 @@ export async function runHistory(location: StoreLocation, kind: string, id: stri
       record.cause,
       record.snapshot?.context.current_process_step ?? '',
       record.worker ?? '',
+      record.to === 'FAILURE' ? (record.snapshot?.context.errors ?? []).join('; ') : '',
     ]);
-    return `${kind} ${id}: ${records.length} transitions\n\n${formatTable(['seq', 'time', 'since first', 'transition', 'cause', 'step', 'worker'], rows)}\n`;
+    return `${kind} ${id}: ${records.length} transitions\n\n${formatTable(['seq', 'time', 'since first', 'transition', 'cause', 'step', 'worker', 'errors'], rows)}\n`;
   } finally {
     await open.close();
   }
@@ -79,7 +86,7 @@ export interface InspectOptions {
 
 /** `procstate inspect`: replays the proc's ledger into an inspector, or prints the records. */
 export async function runInspect(location: StoreLocation, kind: string, id: string, options: InspectOptions, say: (line: string) => void): Promise<string> {
-  const open = await openStore(location, kind);
+  const open = await openStore(location, kind, 'inspect');
   let replay: ReplayRecord[];
   try {
     const records = await open.ledger.history({ kind, id });
@@ -89,7 +96,8 @@ export async function runInspect(location: StoreLocation, kind: string, id: stri
     await open.close();
   }
   if (options.json) return `${JSON.stringify(replay, null, 2)}\n`;
-  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  const { createWebSocketInspector } = await importPeer<typeof import('@statelyai/inspect')>('@statelyai/inspect');
+  await assertInspectorListens(options.inspectorUrl);
   const inspector = createWebSocketInspector({ url: options.inspectorUrl });
   const sessionId = sessionIdOf(kind, id);
   say(`replaying ${replay.filter((record) => record.type === '@xstate.snapshot').length} transitions of ${sessionId} into ${options.inspectorUrl}`);
@@ -125,7 +133,7 @@ interface StatusReport {
 
 /** `procstate status`: counts by status, or one proc with its children by status. */
 export async function runStatus(location: StoreLocation, kind: string, id: string | undefined, json: boolean): Promise<string> {
-  const open = await openStore(location, kind);
+  const open = await openStore(location, kind, 'status');
   try {
     let report: StatusReport;
     if (id === undefined) {
@@ -134,8 +142,8 @@ export async function runStatus(location: StoreLocation, kind: string, id: strin
       const proc = await open.ledger.load({ kind, id });
       if (proc === undefined) throw new ProcNotFoundError(kind, id);
       const children: NonNullable<StatusReport['children']> = {};
-      for (const child of open.children) {
-        children[child.name] = childCountsOf(await open.store.countByStatus(child.name, { field: (child.parent as { key: string }).key, value: id }));
+      for (const child of open.kind.children) {
+        children[child.name] = childCountsOf(await open.store.countByStatus(child.name, { field: child.parentKey, value: id }));
       }
       report = { kind, counts: await open.store.countByStatus(kind), proc: toProcSnapshot(proc), children };
     }
@@ -165,4 +173,88 @@ function formatStatus(report: StatusReport): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/**
+ * Checks that something accepts connections where the inspector should be: the inspector's
+ * client queues what it cannot send and never reports a refused connection, so replaying into
+ * nothing would look like success.
+ * @throws InvalidArgumentError when the URL is malformed or nothing listens there
+ */
+async function assertInspectorListens(url: string): Promise<void> {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new InvalidArgumentError(`--inspector ${JSON.stringify(url)} is not a URL (expected ws://host:port).`);
+  }
+  if (target.protocol !== 'ws:' && target.protocol !== 'wss:') throw new InvalidArgumentError(`--inspector must be a ws:// or wss:// URL, got ${JSON.stringify(url)}.`);
+  const port = Number(target.port || (target.protocol === 'wss:' ? 443 : 80));
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host, port, timeout: 3_000 });
+    const fail = (reason: string) => {
+      socket.destroy();
+      reject(new InvalidArgumentError(`no inspector answers at ${url} (${reason}): start one (the relay of @statelyai/inspect/server) or pass --format json to print the records.`));
+    };
+    socket.once('connect', () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('timeout', () => fail('no answer within 3 s'));
+    socket.once('error', (error: Error) => fail(error.message));
+  });
+}
+
+/** Options of `procstate list`. */
+export interface ListOptions {
+  readonly statuses: readonly ProcessStatus[];
+  /** Only children of this parent (the kind must have a parent, per the module). */
+  readonly parent?: string | undefined;
+  /** Ids after this one (the `next` of the previous page). */
+  readonly after?: string | undefined;
+  readonly limit: number;
+  readonly json: boolean;
+}
+
+/** One row of `procstate list`. */
+interface ListedProc {
+  readonly id: string;
+  readonly process_status: unknown;
+  readonly current_process: unknown;
+  readonly current_process_step: unknown;
+  readonly last_status_message: unknown;
+  readonly complete_time: unknown;
+}
+
+/** `procstate list`: ids of a kind's procs in some statuses, a page at a time in id order. */
+export async function runList(location: StoreLocation, kind: string, options: ListOptions): Promise<string> {
+  const open = await openStore(location, kind, 'list');
+  try {
+    if (options.parent !== undefined && open.kind.parentKey === undefined) {
+      throw new InvalidArgumentError(`--parent needs a kind with a parent; ${JSON.stringify(kind)} has none in the module${location.modulePath === undefined ? ' (pass --module)' : ''}.`);
+    }
+    const where = options.parent === undefined ? undefined : { field: open.kind.parentKey as string, value: options.parent };
+    const documents = await open.store.findByStatus(kind, options.statuses, { limit: options.limit, afterId: options.after, where });
+    const procs: ListedProc[] = documents.map((document) => ({
+      id: document._id,
+      process_status: document['process_status'] ?? null,
+      current_process: document['current_process'] ?? null,
+      current_process_step: document['current_process_step'] ?? null,
+      last_status_message: document['last_status_message'] ?? null,
+      complete_time: document['complete_time'] ?? null,
+    }));
+    const next = procs.length === options.limit ? (procs.at(-1)?.id ?? null) : null;
+    if (options.json) return `${JSON.stringify({ kind, statuses: options.statuses, procs, next }, null, 2)}\n`;
+    const text = (value: unknown) => (value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : String(value));
+    const rows = procs.map((proc) => [proc.id, text(proc.process_status), text(proc.current_process), text(proc.current_process_step), text(proc.last_status_message)]);
+    return [
+      `${kind}: ${procs.length} proc(s) ${options.statuses.join(' or ')}${options.parent === undefined ? '' : ` of parent ${options.parent}`}${options.after === undefined ? '' : ` after ${options.after}`}`,
+      '',
+      ...(rows.length === 0 ? [] : [formatTable(['id', 'status', 'process', 'step', 'message'], rows), '']),
+      ...(next === null ? [] : [`more: --after ${next}`, '']),
+    ].join('\n');
+  } finally {
+    await open.close();
+  }
 }

@@ -3,9 +3,12 @@
  * SIGTERM or SIGINT; then drains (stops taking jobs, lets running ones finish) and exits.
  */
 import { hostname } from 'node:os';
-import { redactUri } from './format.js';
-import { stderrLogger } from './logger.js';
-import { loadModule, openMongoRuntime } from './mongo-runtime.js';
+import { redactUri } from '../redact.js';
+import type { Logger } from '../runtime/logger.js';
+import { loadModule } from './kinds-module.js';
+import type { OpenMongoRuntime } from './mongo-runtime.js';
+import { requirePeers } from './peers.js';
+import { untilSignal } from './signals.js';
 
 /** Options of the worker command. */
 export interface WorkerCommandOptions {
@@ -20,41 +23,29 @@ export interface WorkerCommandOptions {
   readonly pollMs?: number | undefined;
   readonly sweepIntervalMs?: number | undefined;
   readonly drainTimeoutMs: number;
+  readonly serverTimeoutMs: number;
   readonly name?: string | undefined;
+  readonly logger: (name: string) => Logger;
 }
 
 /** Runs a worker until a signal; resolves with the exit code. */
 export async function runWorker(options: WorkerCommandOptions): Promise<number> {
   const name = options.name ?? `${hostname()}:${process.pid}`;
-  const logger = stderrLogger(`procstate worker ${name}`);
+  const logger = options.logger(`procstate worker ${name}`);
   const module = await loadModule(options.modulePath);
-  const open = await openMongoRuntime({ ...options, module, name, logger });
+  await requirePeers(['mongodb', 'agenda', '@agendajs/mongo-backend'], 'procstate worker');
+  const { openMongoRuntime } = await import('./mongo-runtime.js');
+  const open: OpenMongoRuntime = await openMongoRuntime({ ...options, module, name, logger });
   await open.runtime.start();
-  process.stderr.write(
-    `procstate worker ${name}: handling ${module.kinds.map((kind) => kind.name).join(', ')} on ${redactUri(options.uri)} (database ${open.databaseName}), concurrency ${options.concurrency}${options.redis === undefined ? '' : `, notifications via ${redactUri(options.redis)}`}\n`,
-  );
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`procstate worker ${name}: ${signal} again, exiting without waiting\n`);
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      process.stderr.write(`procstate worker ${name}: ${signal}, draining for up to ${options.drainTimeoutMs} ms\n`);
-      open.close(options.drainTimeoutMs).then(
-        () => {
-          process.stderr.write(`procstate worker ${name}: stopped\n`);
-          resolve(0);
-        },
-        (error: unknown) => {
-          logger.error('shutdown failed', { error: error instanceof Error ? error.message : String(error) });
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+  logger.info(`handling ${module.kinds.map((kind) => kind.name).join(', ')} on ${redactUri(options.uri)}`, {
+    database: open.databaseName,
+    concurrency: options.concurrency,
+    ...(options.redis === undefined ? {} : { notifications: redactUri(options.redis) }),
+  });
+  return untilSignal({
+    name: `procstate worker ${name}`,
+    logger,
+    drainTimeoutMs: options.drainTimeoutMs,
+    close: (drainTimeoutMs) => open.close(drainTimeoutMs),
   });
 }

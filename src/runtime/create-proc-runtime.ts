@@ -19,7 +19,7 @@ import { Effects } from './effects.js';
 import { Runner } from './execute-run.js';
 import { JobHandlers } from './job-handlers.js';
 import { KindRegistry } from './kind-registry.js';
-import { consoleLogger, reportError, type RuntimeLogger } from './logger.js';
+import { defaultLogger, reportError, type RuntimeLogger } from './logger.js';
 import { Notices } from './notices.js';
 import { Runtime, type ProcRuntime } from './proc-runtime.js';
 import { Sweep } from './sweep.js';
@@ -97,7 +97,7 @@ export function createProcRuntime(options: ProcRuntimeOptions): ProcRuntime {
   if (typeof options !== 'object' || options === null || !Array.isArray(options.kinds)) {
     throw new InvalidDefinitionError('createProcRuntime needs `kinds`: an array of kind definitions.');
   }
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? defaultLogger;
   const clock = options.clock ?? (() => new Date());
   const store = options.store ?? new MemoryProcStore();
   const scheduler = options.scheduler ?? new InProcessScheduler({ onError: (error, job) => reportError(logger, error, `job ${job.type} ${job.kind}`) });

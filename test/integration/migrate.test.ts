@@ -16,7 +16,7 @@ const COLLECTIONS = ['upload', 'entry', 'upload_transitions', 'entry_transitions
 /** A database of its own, filled with a corpus in NOMAD's collections `upload` and `entry`. */
 async function seeded(cases: readonly CorpusCase[], extraEntries: Document[] = []): Promise<Db> {
   const db = database.another();
-  await db.collection('upload').insertMany(cases.map((corpusCase) => corpusCase.upload) as Document[]);
+  if (cases.length > 0) await db.collection('upload').insertMany(cases.map((corpusCase) => corpusCase.upload) as Document[]);
   const entries = [...cases.flatMap((corpusCase) => corpusCase.entries), ...extraEntries];
   if (entries.length > 0) await db.collection('entry').insertMany(entries as Document[]);
   return db;
@@ -134,6 +134,27 @@ describe('the datafix on a real server', () => {
       expect(record?.['event']).toMatchObject({ lenient: true });
       expect((record?.['event'] as { problems: string[] }).problems.length).toBeGreaterThan(0);
     }
+  });
+
+  it('with --lenient, an orphan child is migrated, its record says lenient with the reason, and the report counts it', async () => {
+    const orphan = orphanEntry('lenient');
+    const db = await seeded([], [orphan]);
+    const report = await migrateLegacy({ db, parents: 'upload', children: 'entry', lenient: true });
+    expect(report.units.migrated).toBe(1);
+    expect(report.lenient).toEqual([orphan._id]);
+    const record = await db.collection('entry_transitions').findOne({ _id: `${orphan._id}/1` as never });
+    expect(record?.['event']).toMatchObject({ lenient: true, problems: [`its parent ${String(orphan['upload_id'])} does not exist`] });
+    // A second run migrates nothing again, so it reports no lenient migration of its own.
+    const again = await migrateLegacy({ db, parents: 'upload', children: 'entry', lenient: true });
+    expect(again.lenient).toEqual([]);
+  });
+
+  it('with --lenient, a failed document that names no process gets a message without "null"', async () => {
+    const db = await seeded([{ name: 'no-process', upload: { _id: 'np', tasks_status: 'FAILURE', errors: ['IOError: disk gone'] }, entries: [], expected: 'attention', status: 'FAILURE', message: '' }]);
+    await migrateLegacy({ db, parents: 'upload', children: 'entry', lenient: true });
+    const upload = await db.collection('upload').findOne({ _id: 'np' as never });
+    expect(upload?.['process_status']).toBe('FAILURE');
+    expect(upload?.['last_status_message']).toBe('Processing failed: IOError: disk gone');
   });
 
   it('two runs at once never both migrate a unit, and end as one run would', async () => {

@@ -6,20 +6,12 @@ import { describe, expect, it } from 'vitest';
 const root = new URL('../..', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
-/** An example as users write it: imports from the package instead of the source tree (as in docs.test.ts). */
-function asPublished(example: string): string {
-  return example
-    .replaceAll("'../../src/index.js'", "'procstate'")
-    .replaceAll("'../../persistence/mongodb/index.js'", "'procstate/persistence/mongodb'")
-    .replaceAll("'../../src/agenda/index.js'", "'procstate/agenda'");
-}
-
 const guide = read('docs/guide.md');
 const examples = readdirSync(new URL('docs/examples/', root)).filter((file) => /^guide-.*\.ts$/.test(file)).sort();
 
 /** The first ```text block after the example's code in the guide: what the guide says it prints. */
 function shownOutput(file: string): string | undefined {
-  const at = guide.indexOf(asPublished(read(`docs/examples/${file}`)));
+  const at = guide.indexOf(read(`docs/examples/${file}`));
   if (at < 0) return undefined;
   return /```text\n([\s\S]*?)```/.exec(guide.slice(at))?.[1];
 }
@@ -30,7 +22,7 @@ describe('docs/guide.md', () => {
   it('has examples, each a docs/examples/guide-*.ts file shown verbatim with its output', () => {
     expect(examples.length).toBeGreaterThan(0);
     for (const file of examples) {
-      expect(guide, file).toContain(asPublished(read(`docs/examples/${file}`)));
+      expect(guide, file).toContain(read(`docs/examples/${file}`));
       expect(shownOutput(file), file).toBeDefined();
     }
   });

@@ -20,6 +20,15 @@ describe('the demo', () => {
     expect(text).toMatch(/entries \d+\/60 done/);
   });
 
+  it('on a narrow terminal, the progress line is cut to fit and never wraps', async () => {
+    const writes: string[] = [];
+    await runDemo({ entries: 40, seed: 2, stepMs: 1, json: false }, { write: (chunk) => void writes.push(chunk), isTTY: true, columns: 40 });
+    const progress = writes.filter((chunk) => chunk.startsWith('\r\x1b[2K')).map((chunk) => chunk.slice('\r\x1b[2K'.length));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const line of progress) expect(line.length, line).toBeLessThanOrEqual(39);
+    expect(progress.some((line) => line.endsWith('…'))).toBe(true);
+  });
+
   it('runs from the command line and prints a JSON summary', async () => {
     const { stdout } = await promisify(execFile)('node', ['node_modules/tsx/dist/cli.mjs', 'src/cli/main.ts', 'demo', '--entries', '25', '--seed', '3', '--json'], {
       cwd: new URL('../../..', import.meta.url),
@@ -38,6 +47,6 @@ describe('the demo', () => {
       (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
     );
     expect(result.code).toBe(64);
-    expect(result.stderr).toMatch(/--entries must be an integer/);
+    expect(result.stderr).toMatch(/option '--entries <n>' argument 'many' is invalid\. must be a whole number from 1 to 100000/);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactText, redactUri } from '../../../src/cli/format.js';
+import { redactText, redactUri } from '../../../src/redact.js';
 
 describe('credentials never reach the output', () => {
   it('redacts user and password from URIs, alone or inside a text', () => {
