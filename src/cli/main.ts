@@ -2,8 +2,6 @@
 /**
  * The `procstate` command line: runs the program and maps the outcome to an exit code. Usage
  * errors exit 64 with the command's usage; procstate's errors print their name and code.
- * Nothing here calls `process.exit` on success: every command closes what it opened, so the
- * process ends by itself.
  */
 import { CommanderError } from 'commander';
 import { ProcstateError } from '../../machines/errors.js';
@@ -41,13 +39,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
 
 const invoked = process.argv[1] ?? '';
 if (invoked.endsWith('main.ts') || invoked.endsWith('main.js') || invoked.endsWith('procstate')) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`procstate: ${redactText(String(error))}\n`);
-      process.exitCode = ExitCode.ERROR;
-    },
-  );
+  // Exit once the command is done: what procstate opened is closed by then, but a kinds module
+  // may hold connections of its own (a worker's module that writes elsewhere), and a finished
+  // command must not wait for them. Library users need no exit: `runtime.close()` lets go.
+  const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  main(process.argv.slice(2)).then(exit, (error: unknown) => {
+    process.stderr.write(`procstate: ${redactText(String(error))}\n`);
+    exit(ExitCode.ERROR);
+  });
 }

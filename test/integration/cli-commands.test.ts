@@ -85,7 +85,9 @@ describe('help, version and usage errors', () => {
   });
 
   it('an unreachable Redis says why, not "Connection is closed."', async () => {
-    const result = await cli(['demo', '--uri', mongoUri(), '--db', databaseName('cli_redis'), '--redis', 'redis://:pw@127.0.0.1:1', '--entries', '1']);
+    const name = databaseName('cli_redis');
+    const result = await cli(['demo', '--uri', mongoUri(), '--db', name, '--redis', 'redis://:pw@127.0.0.1:1', '--entries', '1']);
+    await database.client.db(name).dropDatabase();
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/cannot connect to Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1: connect ECONNREFUSED/);
     expect(result.stderr).not.toContain(':pw@');

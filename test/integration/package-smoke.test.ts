@@ -133,7 +133,9 @@ describe('the packed package, installed with mongodb and agenda only', () => {
       const demo = await procstate(withPeers, ['demo', '--entries', '20', '--json']);
       expect(demo.code).toBe(0);
       expect(JSON.parse(demo.stdout)).toMatchObject({ upload: { process_status: 'SUCCESS' } });
-      const demoOnServer = await procstate(withPeers, ['demo', '--uri', uri, '--db', databaseName('consumer_demo'), '--entries', '20', '--json']);
+      const demoDatabase = databaseName('consumer_demo');
+      const demoOnServer = await procstate(withPeers, ['demo', '--uri', uri, '--db', demoDatabase, '--entries', '20', '--json']);
+      await database.client.db(demoDatabase).dropDatabase();
       expect(demoOnServer.stderr).not.toContain('Error');
       expect(JSON.parse(demoOnServer.stdout)).toMatchObject({ upload: { process_status: 'SUCCESS' }, entries: { total: 20 } });
 
