@@ -261,7 +261,7 @@ export class WaitTimeoutError extends ProcstateRuntimeError {
   }
 }
 
-/** The same transition lost its race too many times in a row (NOMAD's `ProcessSyncFailure`). */
+/** The same transition kept losing its race, at least 12 times over at least 5 s (NOMAD's `ProcessSyncFailure`). */
 export class SyncFailureError extends ProcstateRuntimeError {
   override readonly name = 'SyncFailureError';
   readonly code = ErrorCode.SYNC_FAILURE;

@@ -15,6 +15,7 @@ import type { ProcAction } from '../../machines/apply-event.js';
 import type { AppendOptions, CreateResult, NewProc, ProcLedger, StoredProc } from '../../persistence/proc-ledger.js';
 import { RecordCause } from '../../persistence/records.js';
 import type { Notices } from './notices.js';
+import { Turns } from './turns.js';
 
 /** Outcome of a transition attempt. */
 export type TransitionOutcome =
@@ -48,8 +49,13 @@ export interface TransitionOptions {
   readonly copyInBackground?: boolean | undefined;
 }
 
-/** Conflicting attempts before giving up with `SyncFailureError` (NOMAD's `ProcessSyncFailure`). */
-const MAX_CONFLICT_ATTEMPTS = 12;
+/**
+ * A writer gives up with `SyncFailureError` (NOMAD's `ProcessSyncFailure`) only after this many
+ * lost races *and* this long: on a server where one attempt takes tens of milliseconds, a burst
+ * of writers from many runtimes on one proc outlasts a dozen quick attempts.
+ */
+const MIN_CONFLICT_ATTEMPTS = 12;
+const CONFLICT_PATIENCE_MS = 5_000;
 /** Records walked forward one at a time before a full load. */
 const MAX_FORWARD_STEPS = 2;
 
@@ -72,6 +78,7 @@ export class Commit {
   readonly worker: string;
   readonly #notices: Notices;
   readonly #clock: () => Date;
+  readonly #turns = new Turns();
 
   constructor(options: { readonly ledger: ProcLedger; readonly notices: Notices; readonly worker: string; readonly clock: () => Date }) {
     this.ledger = options.ledger;
@@ -177,9 +184,14 @@ export class Commit {
 
   /** The one loop: decide on the latest known state, write, and on a lost race move forward. */
   async #loop<T>(ref: ProcRef, base: StoredProc | undefined, decide: (current: StoredProc) => Decision<T>): Promise<T> {
+    return this.#turns.run(`${ref.kind}\u0000${ref.id}`, () => this.#race(ref, base, decide));
+  }
+
+  async #race<T>(ref: ProcRef, base: StoredProc | undefined, decide: (current: StoredProc) => Decision<T>): Promise<T> {
     let current = base ?? (await this.mustLoad(ref));
     let forward = 0;
-    for (let attempt = 1; attempt <= MAX_CONFLICT_ATTEMPTS; attempt += 1) {
+    const started = performance.now();
+    for (let attempt = 1; ; attempt += 1) {
       const decision = decide(current);
       if (!decision.append) return decision.result;
       try {
@@ -197,9 +209,10 @@ export class Commit {
         current = winner;
         forward += 1;
       }
-      // Jittered back-off spreads writers that keep colliding on one proc.
+      if (attempt >= MIN_CONFLICT_ATTEMPTS && performance.now() - started >= CONFLICT_PATIENCE_MS) throw new SyncFailureError(ref.kind, ref.id, attempt);
+      // Jittered back-off spreads writers that keep colliding on one proc. It stays short: a
+      // writer that waited longer after each loss would lose to every newcomer.
       if (attempt > 2) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
     }
-    throw new SyncFailureError(ref.kind, ref.id, MAX_CONFLICT_ATTEMPTS);
   }
 }

@@ -31,7 +31,7 @@ function importsOf(file: string): string[] {
 
 /** The runtime's modules, bottom first: a module may import only from lower layers. */
 const RUNTIME_LAYERS: readonly (readonly string[])[] = [
-  ['texts', 'slots'],
+  ['texts', 'slots', 'turns'],
   ['logger'],
   ['kind-registry', 'notices'],
   ['commit'],

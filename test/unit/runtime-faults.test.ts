@@ -573,3 +573,26 @@ describe('a fan-out that breaks part-way', () => {
     expect((await runtime.history('parent', id)).filter((record) => record.cause === 'join.started')).toHaveLength(1);
   });
 });
+
+describe('many writers on one proc', () => {
+  it('calls racing on one proc, from two runtimes on a slow store, all land: none gives up with SyncFailureError', async () => {
+    const store = new MemoryProcStore();
+    // Every write takes a round trip, as on a server: the races are real.
+    const insertTransitions = store.insertTransitions.bind(store);
+    store.insertTransitions = async (records) => {
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      return insertTransitions(records);
+    };
+    const kinds = [defineKind({ name: 'job', processes: { work: { run: async () => undefined } } })];
+    // Nothing runs: every call after the first queues behind it, each call one transition.
+    const runtimes = [await start({ kinds, store, scheduler: new ManualScheduler() }), await start({ kinds, store, scheduler: new ManualScheduler() })];
+    const id = unique('hot');
+    await runtimes[0]?.create('job', id);
+    const calls = runtimes.flatMap((runtime) => Array.from({ length: 20 }, () => runtime.call('job', id, 'work')));
+    const outcomes = await Promise.allSettled(calls);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => String((outcome as PromiseRejectedResult).reason))).toEqual([]);
+    const records = await store.readTransitions({ kind: 'job', id });
+    expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 41 }, (_, index) => index + 1));
+    expect((await runtimes[1]?.get('job', id))?.queue).toHaveLength(39);
+  });
+});
