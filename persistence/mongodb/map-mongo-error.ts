@@ -42,6 +42,14 @@ export function bulkWriteErrors(error: unknown): BulkFailure[] | undefined {
   return failures;
 }
 
+/** How many documents a failed bulk command inserted, as the driver reports it; undefined when it does not say. */
+export function insertedCountOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { insertedCount, result } = error as { insertedCount?: unknown; result?: { insertedCount?: unknown } };
+  const count = typeof insertedCount === 'number' ? insertedCount : result?.insertedCount;
+  return typeof count === 'number' ? count : undefined;
+}
+
 /** The server refused one document of a bulk command: a `PersistenceError` for that item alone. */
 export function refusal(failure: BulkFailure, what: string, ref: ProcRef): PersistenceError {
   const { errmsg } = failure.cause as { errmsg?: unknown };

@@ -13,7 +13,7 @@
  * ({@link ServerProfile}).
  */
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
-import { UnknownKindError } from '../../machines/errors.js';
+import { PersistenceError, UnknownKindError } from '../../machines/errors.js';
 import type { ProcRef } from '../../machines/proc-context.js';
 import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-status.js';
 import type {
@@ -36,7 +36,7 @@ import {
 } from '../records.js';
 import { assertServerProfile, detectServerProfile, UPDATES_PER_COMMAND, type ServerProfile } from '../server-profile.js';
 import { assertFieldFilter, assertFieldName, assertKindName, assertProcRef, assertSeq } from '../validate.js';
-import { bulkWriteErrors, DUPLICATE_KEY, refusal, toPersistenceError } from './map-mongo-error.js';
+import { bulkWriteErrors, DUPLICATE_KEY, insertedCountOf, refusal, toPersistenceError, type BulkFailure } from './map-mongo-error.js';
 
 /** Suffix of a kind's ledger collection, after its documents' collection name. */
 export const DEFAULT_LEDGER_SUFFIX = '_transitions';
@@ -225,17 +225,51 @@ export class MongoProcStore implements ProcStore {
         } catch (error) {
           const failures = bulkWriteErrors(error);
           if (failures === undefined) throw toPersistenceError(error, `recording ${documents.length} transitions of ${kind}`);
-          for (const failure of failures) {
-            const index = indexes[failure.index] as number;
-            const record = records[index] as TransitionRecord;
-            results[index] = failure.code === DUPLICATE_KEY
-              ? { status: 'conflict' }
-              : { status: 'failed', error: refusal(failure, `recording ${record.kind} ${JSON.stringify(record.proc)} #${record.seq}`, { kind: record.kind, id: record.proc }) };
+          // Duplicate keys alone are a clear answer: every other record landed. Any other
+          // failure (the server lost its PostgreSQL mid-command) is not: FerretDB then reports
+          // some of the records that did not land, not all, and a record taken for inserted
+          // that is not there is a gap a writer builds on. Such a batch is read back.
+          if (failures.some((failure) => failure.code !== DUPLICATE_KEY) || insertedCountOf(error) !== documents.length - failures.length) {
+            await this.#settleFromLedger(kind, indexes, records, results, failures, error);
+            return;
           }
+          for (const failure of failures) results[indexes[failure.index] as number] = { status: 'conflict' };
         }
       }),
     );
     return results;
+  }
+
+  /**
+   * Decides each record of a batch whose outcome the server left unclear by reading the ledger:
+   * our own record is there (inserted), another writer's is (conflict), none is (failed).
+   * @throws PersistenceError when the ledger cannot be read either
+   */
+  async #settleFromLedger(kind: string, indexes: readonly number[], records: readonly TransitionRecord[], results: TransitionInsertResult[], failures: readonly BulkFailure[], error: unknown): Promise<void> {
+    let found: Array<TransitionRecord | undefined>;
+    try {
+      found = await this.readTransitionsAt(indexes.map((index) => ({ ref: { kind, id: (records[index] as TransitionRecord).proc }, seq: (records[index] as TransitionRecord).seq })));
+    } catch {
+      throw toPersistenceError(error, `recording ${indexes.length} transitions of ${kind}`);
+    }
+    const refused = new Map(failures.map((failure) => [failure.index, failure]));
+    indexes.forEach((index, position) => {
+      const record = records[index] as TransitionRecord;
+      const landed = found[position];
+      if (landed?.write_id === record.write_id) results[index] = { status: 'inserted' };
+      else if (landed !== undefined) results[index] = { status: 'conflict' };
+      else {
+        const what = `recording ${record.kind} ${JSON.stringify(record.proc)} #${record.seq}`;
+        const failure = refused.get(position);
+        results[index] = {
+          status: 'failed',
+          error:
+            failure === undefined
+              ? new PersistenceError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { kind: record.kind, id: record.proc, cause: error })
+              : refusal(failure, what, { kind: record.kind, id: record.proc }),
+        };
+      }
+    });
   }
 
   #toRecord(kind: string, document: LedgerDocument | null | undefined): TransitionRecord | undefined {

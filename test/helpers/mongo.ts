@@ -46,7 +46,7 @@ export function useTestDatabase(): TestDatabase {
     opened.push(state.db);
   });
   afterAll(async () => {
-    for (const db of opened) await db.dropDatabase().catch(() => undefined);
+    if (process.env["KEEP_DB"] !== "1") for (const db of opened) await db.dropDatabase().catch(() => undefined);
     await state.client?.close();
   });
   return state;
