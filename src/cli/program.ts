@@ -61,9 +61,7 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
     .description('Explicit, persisted process status: XState machines, a transition ledger on MongoDB, Agenda workers.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(choiceOption('--log-format <format>', 'log lines as text or JSON lines (on stderr)', ['text', 'json'], 'text'))
-    .addOption(choiceOption('--log-level <level>', 'least severe log lines shown', ['debug', 'info', 'warn', 'error'], 'info'))
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) });
+    .addOption(choiceOption('--log-level <level>', 'least severe log lines shown', ['debug', 'info', 'warn', 'error'], 'info'));
 
   const logger = (name: string): Logger => {
     const { logFormat, logLevel } = program.opts<GlobalOptions>();
@@ -168,7 +166,7 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
   // ----- migrate ----------------------------------------------------------------------------
   addServerOptions(
     program
-      .command("migrate")
+      .command('migrate')
       .summary("migrate documents of NOMAD's tasks model to process_status")
       .description("Migrate documents of NOMAD's tasks model (tasks_status, current_task) to process_status, a parent with all its children at a time, keeping every old value in each document's first ledger record. Exit 0 when everything is migrated, 2 when some units need attention, 1 on an error. See docs/migration.md.")
       .requiredOption('--parents <collection>', 'the parents (uploads)')
@@ -192,8 +190,8 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
   addJsonOption(
     addLocationOptions(
       program
-        .command("history")
-      .summary("a proc's transitions")
+        .command('history')
+        .summary("a proc's transitions")
         .description("The proc's transitions: time, from -> to, cause, step, worker, errors.")
         .argument('<kind>', "the proc's kind")
         .argument('<id>', "the proc's id"),
@@ -205,7 +203,7 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
 
   addLocationOptions(
     program
-      .command("inspect")
+      .command('inspect')
       .summary("replay a proc's history into an XState inspector")
       .description("Replay the proc's stored history into a WebSocket inspector (the relay of @statelyai/inspect/server), step by step; --format json prints the records instead.")
       .argument('<kind>', "the proc's kind")
@@ -230,8 +228,8 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
   addJsonOption(
     addLocationOptions(
       program
-        .command("list")
-      .summary("ids of a kind's procs by status, paged")
+        .command('list')
+        .summary("ids of a kind's procs by status, paged")
         .description('Ids of the procs of a kind in some statuses, in id order, a page at a time (continue with --after the last id).')
         .argument('<kind>', 'the kind'),
     ),
@@ -280,13 +278,14 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
   // ----- diagram ----------------------------------------------------------------------------
   program
     .command('diagram')
-      .summary('print the proc machine as Mermaid, DOT or JSON')
+    .summary('print the proc machine as Mermaid, DOT or JSON')
     .description("Print the proc machine: a Mermaid or DOT diagram, or its JSON definition (importable into Stately's editor).")
     .addOption(choiceOption('--format <format>', 'output format', ['mermaid', 'json', 'dot'], 'mermaid'))
     .action((options: { format: 'mermaid' | 'json' | 'dot' }) => {
       print({ mermaid: procMachineToMermaid, json: procMachineToJson, dot: procMachineToDot }[options.format]());
     });
 
+  // Set on each command: commander copies settings only to commands made after them.
   for (const command of [program, ...program.commands]) {
     command.showHelpAfterError();
     command.configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) });
