@@ -78,6 +78,8 @@ install_gin_twins() {
 start_maintenance() {
   if [[ -f "$maintenance_pidfile" ]] && kill -0 "$(cat "$maintenance_pidfile")" 2>/dev/null; then return; fi
   local plain="${pg_url%%\?*}"
+  # The state folder may not exist yet: a server another checkout started answers already.
+  mkdir -p "$state"
   nohup bash -c "while true; do sleep 20; psql -q '$plain' -c 'vacuum (analyze, skip_locked)' >/dev/null 2>&1 || true; done" >/dev/null 2>&1 &
   echo $! >"$maintenance_pidfile"
 }
