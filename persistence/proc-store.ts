@@ -85,6 +85,11 @@ export interface FindByStatusOptions {
   readonly afterId?: string | undefined;
   /** Only procs whose field equals a value (e.g. children of one parent). */
   readonly where?: FieldFilter | undefined;
+  /**
+   * Only ids that start with this text. Served as an id range, never as a pattern, so the
+   * text needs no escaping and the `_id` index answers it.
+   */
+  readonly idPrefix?: string | undefined;
 }
 
 /** The port every store implements. All methods validate their inputs' shapes. */

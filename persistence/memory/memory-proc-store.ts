@@ -271,11 +271,14 @@ export class MemoryProcStore implements ProcStore {
   }
 
   async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]> {
-    const afterId = options.afterId;
+    const { afterId, idPrefix } = options;
     if (afterId !== undefined) assertProcRef({ kind, id: afterId });
+    if (idPrefix !== undefined) assertProcRef({ kind, id: idPrefix });
     const selected: StoredDocument[] = [];
     for (const document of this.#scan(kind, statuses, options.where)) {
-      if (afterId === undefined || document._id > afterId) selected.push(document);
+      if (afterId !== undefined && document._id <= afterId) continue;
+      if (idPrefix !== undefined && !document._id.startsWith(idPrefix)) continue;
+      selected.push(document);
     }
     selected.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
     return selected.slice(0, options.limit);

@@ -486,12 +486,15 @@ export class MongoProcStore implements ProcStore {
   async findByStatus(kind: string, statuses: readonly ProcessStatus[], options: FindByStatusOptions): Promise<StoredDocument[]> {
     assertKindName(kind);
     const match = this.#where(options.where);
-    if (options.afterId !== undefined) assertProcRef({ kind, id: options.afterId });
+    const { afterId, idPrefix } = options;
+    if (afterId !== undefined) assertProcRef({ kind, id: afterId });
+    if (idPrefix !== undefined) assertProcRef({ kind, id: idPrefix });
     const projection = Object.fromEntries(PROC_FIELD_NAMES.map((name) => [name, 1]));
     const { documents } = this.#kind(kind);
     const server = await this.serverProfile();
+    const idRange = idRangeOf(afterId, idPrefix);
     const page = (filter: Filter<ProcDocument>) => {
-      if (options.afterId !== undefined) filter['_id'] = { $gt: options.afterId };
+      if (idRange !== undefined) filter['_id'] = idRange;
       return documents.find(filter, { projection }).sort({ _id: 1 }).limit(options.limit).toArray();
     };
     return this.#read(`listing ${kind} by status`, async () => {
@@ -543,3 +546,20 @@ export class MongoProcStore implements ProcStore {
   }
 }
 
+/**
+ * The `_id` bounds of a page: after the last id seen, and within the ids that start with a
+ * prefix. A prefix is a range (`[prefix, prefix + U+FFFF)`), never a regular expression, so
+ * user text needs no escaping and every server serves it from the `_id` index.
+ */
+function idRangeOf(afterId: string | undefined, idPrefix: string | undefined): Record<string, string> | undefined {
+  const range: Record<string, string> = {};
+  if (afterId !== undefined) range['$gt'] = afterId;
+  if (idPrefix !== undefined) {
+    if (afterId === undefined || afterId < idPrefix) {
+      delete range['$gt'];
+      range['$gte'] = idPrefix;
+    }
+    range['$lt'] = `${idPrefix}\uffff`;
+  }
+  return Object.keys(range).length === 0 ? undefined : range;
+}

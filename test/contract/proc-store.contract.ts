@@ -203,6 +203,20 @@ export function describeProcStoreContract(options: ProcStoreContractOptions): vo
         expect([...firstPage, ...secondPage].map((document) => document._id)).toEqual(Array.from({ length: 6 }, (_, index) => `${parent}-e${index}`));
         expect(firstPage[1]).toMatchObject({ process_status: 'PENDING', sync_counter: 1, procstate: { machine: 'procstate.proc' } });
       });
+
+      it('lists ids that start with a prefix, paged, and takes regular-expression characters literally', async () => {
+        const base = `p-${randomUUID()}`;
+        const ids = [`${base}.a1`, `${base}.a2`, `${base}.a3`, `${base}xa4`, `${base}.b1`, `${base}.`];
+        for (const id of ids) await store.insertDocuments([{ ref: { kind: 'upload', id }, fields: encodeProcFields(initialProcState(null), 1), init: {} }]);
+        const prefixed = (idPrefix: string, afterId?: string) =>
+          store.findByStatus('upload', ['READY'], { limit: 2, idPrefix, afterId }).then((documents) => documents.map((document) => document._id));
+        expect(await prefixed(`${base}.a`)).toEqual([`${base}.a1`, `${base}.a2`]);
+        expect(await prefixed(`${base}.a`, `${base}.a2`)).toEqual([`${base}.a3`]);
+        expect(await prefixed(`${base}.`, `${base}.a3`)).toEqual([`${base}.b1`]);
+        expect(await prefixed(`${base}.`, `${base}`)).toEqual([`${base}.`, `${base}.a1`]);
+        expect(await prefixed(`${base}.*`)).toEqual([]);
+        await expect(store.findByStatus('upload', ['READY'], { limit: 2, idPrefix: { $gt: '' } as unknown as string })).rejects.toThrow(InvalidArgumentError);
+      });
     });
 
     describe('leases have one writer, their holder', () => {
