@@ -21,12 +21,15 @@ import type { LeaseRecord } from '../../persistence/records.js';
 import type { JobDelivery } from '../scheduler.js';
 import type { AcceptedOutcome, Commit } from './commit.js';
 import { reportError, type RuntimeLogger } from './logger.js';
+import type { RuntimeMetrics } from './metrics.js';
 
 /** Fraction of the lease after which the holder stops writing, leaving room for clock skew. */
 const SAFETY_FRACTION = 0.1;
 const MAX_SAFETY_MS = 5_000;
 /** Most lease renewals sent in one round trip. */
 const MAX_LEASE_BATCH = 256;
+/** Why a run fences itself; the one reason that is not another writer's doing. */
+const LEASE_EXPIRED = 'its lease expired before it was renewed';
 
 /** Options of one run. */
 export interface RunOptions {
@@ -43,12 +46,14 @@ export class ActiveRuns {
   readonly #commit: Commit;
   readonly #store: ProcStore;
   readonly #logger: RuntimeLogger;
+  readonly #metrics: RuntimeMetrics;
   readonly #leases: GroupCommit<LeaseRecord, void>;
 
-  constructor(options: { readonly commit: Commit; readonly store: ProcStore; readonly logger: RuntimeLogger }) {
+  constructor(options: { readonly commit: Commit; readonly store: ProcStore; readonly logger: RuntimeLogger; readonly metrics: RuntimeMetrics }) {
     this.#commit = options.commit;
     this.#store = options.store;
     this.#logger = options.logger;
+    this.#metrics = options.metrics;
     this.#leases = new GroupCommit<LeaseRecord, void>(async (leases) => {
       await options.store.writeLeases(leases);
       return leases.map(() => undefined);
@@ -77,6 +82,7 @@ export class ActiveRuns {
         commit: this.#commit,
         store: this.#store,
         logger: this.#logger,
+        metrics: this.#metrics,
         writeLease: (lease) => this.#leases.submit(lease),
         ended: () => this.#runs.delete(runId),
       },
@@ -153,6 +159,7 @@ interface RunDependencies {
   readonly commit: Commit;
   readonly store: ProcStore;
   readonly logger: RuntimeLogger;
+  readonly metrics: RuntimeMetrics;
   readonly writeLease: (lease: LeaseRecord) => Promise<void>;
   readonly ended: () => void;
 }
@@ -299,7 +306,7 @@ export class ActiveRun {
   assertLive(): void {
     if (this.#fenced !== undefined) throw this.#fenced;
     if (performance.now() > this.#deadline) {
-      this.fence('its lease expired before it was renewed');
+      this.fence(LEASE_EXPIRED);
       throw this.#fenced as unknown as RunFencedError;
     }
   }
@@ -308,6 +315,9 @@ export class ActiveRun {
   fence(reason: string): void {
     if (this.#fenced !== undefined) return;
     this.#fenced = new RunFencedError(this.ref.kind, this.ref.id, this.runId, reason);
+    // A heartbeat check queued behind the run's last write can still fence it once it ended:
+    // that run recorded its end, and lost nothing.
+    if (!this.#ended) this.#deps.metrics.fenced(this.ref.kind, reason === LEASE_EXPIRED ? 'lease_expired' : 'moved_on');
     this.#abort(this.#fenced);
   }
 
@@ -372,13 +382,13 @@ export class ActiveRun {
     if (this.#renewal !== undefined) return this.#renewal;
     if (this.#fenced !== undefined) return Promise.resolve();
     if (performance.now() > this.#deadline) {
-      this.fence('its lease expired before it was renewed');
+      this.fence(LEASE_EXPIRED);
       return Promise.resolve();
     }
     const renewal = (async () => {
       const now = this.#deps.commit.now();
       const started = performance.now();
-      await this.#deps.writeLease({
+      const written = this.#deps.writeLease({
         kind: this.ref.kind,
         proc: this.ref.id,
         run_id: this.runId,
@@ -386,6 +396,7 @@ export class ActiveRun {
         expires_at: new Date(now.getTime() + this.#leaseMs),
         renewed_at: now,
       });
+      await this.#deps.metrics.leaseRenewal(this.ref.kind, written);
       this.#leaseWritten = true;
       this.#deadline = started + this.#leaseMs - this.#safetyMs;
       this.#touch();

@@ -14,6 +14,7 @@ import type { ProcEvent } from '../../machines/proc-events.js';
 import type { ProcAction } from '../../machines/apply-event.js';
 import type { AppendOptions, CreateResult, NewProc, ProcLedger, StoredProc } from '../../persistence/proc-ledger.js';
 import { RecordCause } from '../../persistence/records.js';
+import type { RuntimeMetrics } from './metrics.js';
 import type { Notices } from './notices.js';
 import { Turns } from './turns.js';
 
@@ -77,13 +78,15 @@ export class Commit {
   readonly ledger: ProcLedger;
   readonly worker: string;
   readonly #notices: Notices;
+  readonly #metrics: RuntimeMetrics;
   readonly #clock: () => Date;
   readonly #turns = new Turns();
 
-  constructor(options: { readonly ledger: ProcLedger; readonly notices: Notices; readonly worker: string; readonly clock: () => Date }) {
+  constructor(options: { readonly ledger: ProcLedger; readonly notices: Notices; readonly metrics: RuntimeMetrics; readonly worker: string; readonly clock: () => Date }) {
     this.ledger = options.ledger;
     this.worker = options.worker;
     this.#notices = options.notices;
+    this.#metrics = options.metrics;
     this.#clock = options.clock;
   }
 
@@ -137,6 +140,7 @@ export class Commit {
             copy,
           );
           this.#notices.transitioned(base, next, event);
+          this.#metrics.transitioned(base, next, event);
           if (copyError !== undefined) {
             throw new PersistenceError(`${ref.kind} ${ref.id} moved to ${next.state.status} (record ${next.seq}), but its document could not be written`, { kind: ref.kind, id: ref.id, cause: copyError });
           }
@@ -159,6 +163,7 @@ export class Commit {
           const at = this.now();
           await this.ledger.appendDeleted(latest, { cause: RecordCause.DELETED, event: null, at, worker: this.worker, runId });
           this.#notices.deleted(latest, latest.seq + 1, at);
+          this.#metrics.deleted(latest, at);
           return 'deleted';
         },
       };
@@ -170,6 +175,7 @@ export class Commit {
     const at = this.now();
     const created = await this.ledger.create(ref, initialProcState(parent), { at, worker: this.worker, init });
     this.#notices.created(created, at);
+    this.#metrics.created(created);
     return created;
   }
 
@@ -178,7 +184,11 @@ export class Commit {
     const at = this.now();
     const news: NewProc[] = procs.map(({ ref, parent, init }) => ({ ref, state: initialProcState(parent), init }));
     const results = await this.ledger.createMany(news, { at, worker: this.worker });
-    for (const result of results) if (result.status === 'created') this.#notices.created(result.proc, at);
+    for (const result of results) {
+      if (result.status !== 'created') continue;
+      this.#notices.created(result.proc, at);
+      this.#metrics.created(result.proc);
+    }
     return results;
   }
 
@@ -199,6 +209,7 @@ export class Commit {
       } catch (error) {
         if (!(error instanceof TransitionConflictError)) throw error;
       }
+      this.#metrics.conflict(ref.kind);
       // Someone recorded current.seq + 1 first: that record is the state to decide on next.
       const winner = forward < MAX_FORWARD_STEPS ? await this.ledger.stateAt(ref, current.seq + 1) : undefined;
       if (winner === 'deleted') throw new ProcNotFoundError(ref.kind, ref.id);

@@ -1,7 +1,7 @@
 /**
  * `createProcRuntime`: checks the options and wires the runtime's parts together, bottom up —
- * registry and notices, the commit step, effects, calls, runs, the runner, job handlers and the
- * sweep — so that each part depends only on the ones below it.
+ * registry, notices and metrics, the commit step, effects, calls, runs, the runner, job
+ * handlers and the sweep — so that each part depends only on the ones below it.
  */
 import { hostname } from 'node:os';
 import { InvalidDefinitionError } from '../../machines/errors.js';
@@ -20,6 +20,7 @@ import { Runner } from './execute-run.js';
 import { JobHandlers } from './job-handlers.js';
 import { KindRegistry } from './kind-registry.js';
 import { defaultLogger, reportError, type RuntimeLogger } from './logger.js';
+import { RuntimeMetrics } from './metrics.js';
 import { Notices } from './notices.js';
 import { Runtime, type ProcRuntime } from './proc-runtime.js';
 import { Sweep } from './sweep.js';
@@ -115,16 +116,19 @@ export function createProcRuntime(options: ProcRuntimeOptions): ProcRuntime {
 
   const registry = new KindRegistry(options.kinds, leaseMs);
   const notices = new Notices(worker, logger, options.inspect);
+  const metrics = new RuntimeMetrics((message, details) => logger.warn(message, details));
+  // Started now so that it has usually resolved by the first recording; `start()` waits for it.
+  void metrics.mirror();
   const ledger = new ProcLedger(store, {
     retention: options.retention,
     onCopyError: (error, ref, seq) => reportError(logger, error, `copying ${ref.kind} ${ref.id} #${seq} to its document`),
   });
-  const commit = new Commit({ ledger, notices, worker, clock });
-  const runs = new ActiveRuns({ commit, store, logger });
+  const commit = new Commit({ ledger, notices, metrics, worker, clock });
+  const runs = new ActiveRuns({ commit, store, logger, metrics });
   const effects = new Effects({ commit, registry, scheduler, store, logger, dispatchBatchSize, runs });
   const calls = new Calls({ commit, effects, registry });
   const runner = new Runner({ commit, effects, runs, logger, calls, registry, store, iso: () => commit.iso() });
-  const jobs = new JobHandlers({ commit, effects, registry, runner, runs, concurrency });
+  const jobs = new JobHandlers({ commit, effects, registry, runner, runs, metrics, concurrency });
   const sweep = new Sweep({ commit, effects, registry, store, scheduler, runs, logger, ...timings });
-  return new Runtime({ store, scheduler, registry, notices, commit, effects, calls, runs, runner, jobs, sweep, logger, sweepIntervalMs });
+  return new Runtime({ store, scheduler, registry, notices, commit, effects, calls, runs, runner, jobs, sweep, logger, metrics, sweepIntervalMs });
 }

@@ -18,6 +18,7 @@ import type { Commit } from './commit.js';
 import type { Effects } from './effects.js';
 import type { Runner } from './execute-run.js';
 import type { KindRegistry } from './kind-registry.js';
+import type { RuntimeMetrics } from './metrics.js';
 import { Slots } from './slots.js';
 
 /** What {@link JobHandlers} works with. */
@@ -27,6 +28,7 @@ export interface JobHandlersOptions {
   readonly registry: KindRegistry;
   readonly runner: Runner;
   readonly runs: ActiveRuns;
+  readonly metrics: RuntimeMetrics;
   /** Process functions (and joins) run at once by this runtime's jobs. */
   readonly concurrency: number;
 }
@@ -38,6 +40,7 @@ export class JobHandlers {
   readonly #registry: KindRegistry;
   readonly #runner: Runner;
   readonly #runs: ActiveRuns;
+  readonly #metrics: RuntimeMetrics;
   readonly #slots: Slots;
 
   constructor(options: JobHandlersOptions) {
@@ -46,6 +49,7 @@ export class JobHandlers {
     this.#registry = options.registry;
     this.#runner = options.runner;
     this.#runs = options.runs;
+    this.#metrics = options.metrics;
     this.#slots = new Slots(options.concurrency);
   }
 
@@ -188,9 +192,9 @@ export class JobHandlers {
 
   async #join(ref: ProcRef, delivery: JobDelivery): Promise<void> {
     const current = await this.#commit.load(ref);
-    if (current === undefined || current.state.status !== ProcessStatus.WAITING_FOR_RESULT) return;
+    if (current === undefined || current.state.status !== ProcessStatus.WAITING_FOR_RESULT) return this.#metrics.joinAttempt(ref.kind, 'not_waiting');
     const processing = await this.#effects.processingChildren(ref);
-    if (processing > 0) return;
+    if (processing > 0) return this.#metrics.joinAttempt(ref.kind, 'children_processing');
     const entry = this.#registry.kind(ref.kind);
     const call = current.state.context.call;
     const definition = call === null ? undefined : entry.processes.get(call.process);
@@ -201,6 +205,8 @@ export class JobHandlers {
       () => ({ type: 'join.started', run_id: runId, worker: this.#commit.worker, processing_children: processing, lease_ms: leaseMs, at: this.#commit.iso() }),
       { base: current, runId },
     );
+    // Refused: another worker's join job started it first (or a call or reset came between).
+    this.#metrics.joinAttempt(ref.kind, outcome.accepted ? 'started' : 'refused');
     if (!outcome.accepted) return;
     await this.#effects.perform(outcome);
     await this.#runner.execute(

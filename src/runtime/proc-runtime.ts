@@ -23,6 +23,7 @@ import type { Runner } from './execute-run.js';
 import type { JobHandlers } from './job-handlers.js';
 import type { KindRegistry } from './kind-registry.js';
 import { reportError, type RuntimeLogger } from './logger.js';
+import type { MetricsSnapshot, RuntimeMetrics } from './metrics.js';
 import type { Notices, TransitionNotice } from './notices.js';
 import type { Sweep, SweepReport } from './sweep.js';
 import { assertText, clip } from './texts.js';
@@ -39,7 +40,10 @@ export interface ProcRuntime {
   readonly scheduler: Scheduler;
   /** This worker's name. */
   readonly worker: string;
-  /** Starts taking jobs from the scheduler and, unless turned off, the periodic sweep. */
+  /**
+   * Starts taking jobs from the scheduler and, unless turned off, the periodic sweep. From here
+   * on every metric recorded is mirrored into OpenTelemetry, when `@opentelemetry/api` is installed.
+   */
   start(): Promise<void>;
   /** Stops the sweep, drains the scheduler for up to `drainTimeoutMs`, then aborts runs still going. */
   close(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
@@ -94,6 +98,18 @@ export interface ProcRuntime {
   sweep(): Promise<SweepReport>;
   /** Handles one job; schedulers call it (`start` wires it up). */
   handleJob(job: ProcJob, delivery: JobDelivery): Promise<void>;
+  /**
+   * This runtime's metrics as plain data, cumulative since it was created: transitions, runs
+   * by outcome, run durations, lease renewals, fenced runs, conflicts and join attempts (each
+   * described in docs/metrics.md). Render them for Prometheus with `prometheusText`. Reads
+   * nothing from the store.
+   *
+   * @example
+   * ```ts
+   * const runs = runtime.metrics().find((metric) => metric.name === 'procstate.runs');
+   * ```
+   */
+  metrics(): MetricsSnapshot;
 }
 
 /** The parts a runtime is made of, built by `createProcRuntime`. */
@@ -110,6 +126,7 @@ export interface RuntimeParts {
   readonly jobs: JobHandlers;
   readonly sweep: Sweep;
   readonly logger: RuntimeLogger;
+  readonly metrics: RuntimeMetrics;
   readonly sweepIntervalMs: number;
 }
 
@@ -135,7 +152,9 @@ export class Runtime implements ProcRuntime {
 
   async start(): Promise<void> {
     if (this.#closed) throw new ClosedError('This runtime was closed; create a new one.');
-    const { scheduler, sweepIntervalMs, logger } = this.#parts;
+    const { scheduler, sweepIntervalMs, logger, metrics } = this.#parts;
+    // What is recorded before OpenTelemetry is loaded stays in memory only: no job runs before.
+    await metrics.mirror();
     await scheduler.start((job, delivery) => this.handleJob(job, delivery));
     if (sweepIntervalMs > 0 && this.#sweepTimer === undefined) {
       this.#sweepTimer = setInterval(() => {
@@ -275,5 +294,9 @@ export class Runtime implements ProcRuntime {
 
   async handleJob(job: ProcJob, delivery: JobDelivery): Promise<void> {
     return this.#parts.jobs.handle(job, delivery);
+  }
+
+  metrics(): MetricsSnapshot {
+    return this.#parts.metrics.snapshot();
   }
 }
