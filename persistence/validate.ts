@@ -10,7 +10,8 @@ import { PROC_FIELD_NAMES } from './records.js';
 /** Longest proc id accepted. */
 export const MAX_ID_LENGTH = 512;
 
-const KIND_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** What a kind name may be. */
+export const KIND_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const FIELD_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 function describe(value: unknown): string {

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The test command: every project (unit, property, integration). Without MONGODB_URI it starts
+# The test command: every project (unit, property, integration, chaos reduced). Without MONGODB_URI it starts
 # the project's own FerretDB first; with it, the integration tests run against that server.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -z "${MONGODB_URI:-}" ]]; then
   MONGODB_URI=$("$root/scripts/db.sh" start)
   export MONGODB_URI
+fi
+# The dashboard's browser tests drive Debian's Chromium; install it when it is missing.
+if [[ -z "${CHROMIUM_PATH:-}" ]]; then
+  CHROMIUM_PATH=$("$root/scripts/chromium.sh")
+  export CHROMIUM_PATH
 fi
 exec "$root/node_modules/.bin/vitest" run "$@"

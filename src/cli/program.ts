@@ -84,16 +84,51 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
     .option('--concurrency <n>', 'jobs this process handles at once (with --uri)', wholeNumber(1, 1_000), 8)
     .option('--drain-timeout-ms <ms>', 'on SIGINT or SIGTERM, how long running jobs may take to finish', wholeNumber(0, MAX_TIMER_MS), 10_000)
     .option('--json', 'print a machine-readable summary (with npm: npm start --silent -- --json)', false)
-    .action(async (options: { entries: number; seed: number; stepMs: number; uri?: string; db?: string; serverTimeoutMs: number; redis?: string; concurrency: number; drainTimeoutMs: number; json: boolean }) => {
+    .option('--dashboard', 'serve the dashboard on the demo\'s runtime, and keep it open after the upload until SIGINT', false)
+    .option('--port <n>', 'the dashboard\'s port (0: any free one)', wholeNumber(0, 65_535), 4000)
+    .option('--host <address>', 'the address the dashboard listens on', '127.0.0.1')
+    .action(async (options: { entries: number; seed: number; stepMs: number; uri?: string; db?: string; serverTimeoutMs: number; redis?: string; concurrency: number; drainTimeoutMs: number; json: boolean; dashboard: boolean; port: number; host: string }, command: Command) => {
       const { runDemo, DemoInterrupted } = await import('./demo.js');
-      const demo = { entries: options.entries, seed: options.seed, stepMs: options.stepMs, json: options.json };
+      // With the dashboard open, entries take long enough to be seen moving, unless told otherwise.
+      const stepMs = options.dashboard && command.getOptionValueSource('stepMs') === 'default' ? 150 : options.stepMs;
+      const demo = { entries: options.entries, seed: options.seed, stepMs, json: options.json };
       const output = { write: (text: string) => void io.stdout.write(text), isTTY: io.stdout.isTTY === true, columns: io.stdout.columns };
+      if (options.uri === undefined && options.dashboard) {
+        if (options.redis !== undefined) throw new UsageError('--redis needs --uri: the embedded store runs in this process only.');
+        const { kinds } = await import('../demo/demo-kinds.js');
+        const { createProcRuntime } = await import('../runtime/create-proc-runtime.js');
+        const { serveDemoDashboard } = await import('./demo-dashboard.js');
+        const { nextSignal } = await import('./signals.js');
+        const runtime = createProcRuntime({ kinds, sweepIntervalMs: 0 });
+        await runtime.start();
+        const { server, token } = await serveDemoDashboard(runtime, kinds, options.port, options.host);
+        const uploadId = `demo-upload-${options.seed}`;
+        const stopped = nextSignal();
+        const abort = new AbortController();
+        void stopped.then(() => abort.abort());
+        try {
+          print(options.json ? `${JSON.stringify({ dashboard: server.url, token, upload: `${server.url}#/proc/upload/${uploadId}` })}\n` : `dashboard: ${server.url}  (admin token for actions: ${token})\nthe upload: ${server.url}#/proc/upload/${uploadId}\n`);
+          const summary = await runDemo({ ...demo, runtime, uploadId, signal: abort.signal }, output);
+          if (!options.json) print(`the dashboard stays open on ${server.url}; Ctrl-C stops it\n`);
+          await stopped;
+          finish(summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION);
+        } catch (error) {
+          if (!(error instanceof DemoInterrupted)) throw error;
+          if (output.isTTY) output.write('\n');
+          finish(signalExitCode(await stopped));
+        } finally {
+          await server.close();
+          await runtime.close();
+        }
+        return;
+      }
       if (options.uri === undefined) {
         if (options.redis !== undefined) throw new UsageError('--redis needs --uri: the embedded store runs in this process only.');
         const summary = await runDemo(demo, output);
         finish(summary.upload.process_status === 'SUCCESS' ? ExitCode.OK : ExitCode.ATTENTION);
         return;
       }
+      if (options.dashboard) throw new UsageError('--dashboard runs on the embedded store; with --uri, run `procstate dashboard --uri … --module …` beside the demo.');
       await requirePeers(['mongodb', 'agenda', '@agendajs/mongo-backend'], 'procstate demo --uri');
       const { collections, kinds } = await import('../demo/demo-kinds.js');
       const { openMongoRuntime } = await import('./mongo-runtime.js');
@@ -273,6 +308,35 @@ export function buildProgram(io: CliIo, finish: Finish): Command {
     .action(async (kind: string, id: string, options: LocationOptions & { reason?: string; json: boolean }) => {
       const { runAdmin, terminateAction } = await import('./admin-commands.js');
       print(await runAdmin(adminLocation(options, 'terminate'), kind, 'terminate', terminateAction(kind, id, options.reason), options.json, logger('procstate terminate')));
+    });
+
+  // ----- dashboard --------------------------------------------------------------------------
+  addJsonOption(
+    addServerOptions(
+      program
+        .command('dashboard')
+        .summary('serve the dashboard: procs by status, a proc with its machine and ledger, actions')
+        .description('Serve the web dashboard on MongoDB until SIGINT or SIGTERM: every kind by status, live; a kind\'s procs; a proc with its machine, its ledger replayed on it, its children; with --token-file, call, reset and terminate. Binds to 127.0.0.1 unless --host says otherwise.'),
+    ),
+  )
+    .option('--module <file>', 'a kinds module (kinds, their children and processes; needed for actions); without one the kinds are found from their ledgers')
+    .option('--port <n>', 'the port (0: any free one)', wholeNumber(0, 65_535), 4000)
+    .option('--host <address>', 'the address to listen on; anything but loopback exposes the dashboard to the network', '127.0.0.1')
+    .option('--token-file <file>', 'a file whose first line is the admin token (16+ characters); without it the dashboard is read-only')
+    .option('--refresh-ms <ms>', 'how often open pages are updated', wholeNumber(100, 3_600_000), 1000)
+    .option('--stuck-after-ms <ms>', 'a proc processing for longer than this shows as stuck', wholeNumber(1_000, MAX_TIMER_MS), 600_000)
+    .action(async (options: { uri: string; db?: string; serverTimeoutMs: number; module?: string; port: number; host: string; tokenFile?: string; refreshMs: number; stuckAfterMs: number; json: boolean }) => {
+      await requirePeers(['mongodb'], 'procstate dashboard');
+      const { runDashboard } = await import('./dashboard.js');
+      const { nextSignal } = await import('./signals.js');
+      const stopped = nextSignal();
+      await runDashboard(
+        { ...options, database: options.db, modulePath: options.module },
+        (line) => print(`${line}\n`),
+        logger('procstate dashboard'),
+        stopped,
+      );
+      finish(ExitCode.OK);
     });
 
   // ----- diagram ----------------------------------------------------------------------------

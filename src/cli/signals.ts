@@ -56,3 +56,16 @@ export function untilSignal(target: Drainable): Promise<number> {
     process.on('SIGINT', stop);
   });
 }
+
+/** Resolves with the first SIGINT or SIGTERM (for commands that serve until stopped and have nothing to drain). */
+export function nextSignal(): Promise<NodeJS.Signals> {
+  return new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

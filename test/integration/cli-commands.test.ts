@@ -21,7 +21,7 @@ const UPLOAD = 'cli-commands-upload';
 const ENTRIES = 30;
 /** A seed whose plan has a failing entry, so that `history` has an error to show. */
 const SEED = [...Array(100).keys()].find((seed) => planEntries(UPLOAD, { entries: ENTRIES, seed, stepMs: 0 }).some((entry) => entry.fails)) as number;
-const COMMANDS = ['demo', 'worker', 'migrate', 'history', 'inspect', 'status', 'list', 'call', 'reset', 'terminate', 'diagram'];
+const COMMANDS = ['demo', 'worker', 'migrate', 'history', 'inspect', 'status', 'list', 'call', 'reset', 'terminate', 'dashboard', 'diagram'];
 
 const where = () => ['--uri', mongoUri(), '--db', database.name, '--module', 'src/demo/demo-kinds.ts'];
 
@@ -207,6 +207,98 @@ describe('listing and changing procs', () => {
     const badJson = await cli(['call', 'upload', id, 'process_upload', '--args', '{nope', ...where()]);
     expect(badJson.code).toBe(64);
     expect((await store.readTransitions({ kind: 'upload', id })).map((record) => record.cause)).toEqual(causes);
+  }, 120_000);
+});
+
+/** The first line a running command prints on stdout, parsed as JSON. */
+function firstJsonLine(child: ReturnType<typeof spawnCli>): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const end = stdout.indexOf('\n');
+      if (end >= 0) resolve(JSON.parse(stdout.slice(0, end)) as Record<string, unknown>);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing a line: ${stderr}`)));
+  });
+}
+
+describe('dashboard', () => {
+  it('serves the kinds of a module with actions through the runtime, and stops on SIGINT', async () => {
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'procstate-token-')), 'token');
+    writeFileSync(tokenFile, 'cli-dashboard-token-0123456789\n');
+    const child = spawnCli(['dashboard', ...where(), '--port', '0', '--token-file', tokenFile, '--json']);
+    try {
+      const started = await firstJsonLine(child);
+      expect(started).toMatchObject({ database: database.name, kinds: ['upload', 'entry'], actions: true });
+      const url = started['url'] as string;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const overview = (await (await fetch(new URL('api/overview', url))).json()) as { kinds: Array<{ name: string; total: number }> };
+      const stored = [['upload', await database.db.collection('uploads').countDocuments()], ['entry', await database.db.collection('entries').countDocuments()]];
+      expect(stored[1]).toEqual(['entry', ENTRIES]);
+      expect(overview.kinds.map((kind) => [kind.name, kind.total])).toEqual(stored);
+      const entry = `${UPLOAD}-entry-00000`;
+      const before = await database.db.collection('entries_transitions').countDocuments({ proc: entry });
+      const refused = await fetch(new URL(`api/procs/entry/${entry}/reset`, url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(refused.status).toBe(401);
+      const reset = await fetch(new URL(`api/procs/entry/${entry}/reset`, url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-procstate-token': 'cli-dashboard-token-0123456789' }, body: '{}' });
+      expect(reset.status).toBe(200);
+      expect(await reset.json()).toMatchObject({ id: entry, process_status: 'READY' });
+      expect(await database.db.collection('entries_transitions').countDocuments({ proc: entry })).toBe(before + 1);
+      child.kill('SIGINT');
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('without a module finds the kinds from their ledgers and is read-only; an empty database or a short token is refused', async () => {
+    const child = spawnCli(['dashboard', '--uri', mongoUri(), '--db', database.name, '--port', '0', '--json']);
+    try {
+      const started = await firstJsonLine(child);
+      expect(started).toMatchObject({ kinds: ['entries', 'uploads'], actions: false });
+      const action = await fetch(new URL(`api/procs/uploads/${UPLOAD}/reset`, started['url'] as string), { method: 'POST', headers: { 'content-type': 'application/json', 'x-procstate-token': 'anything-at-all-here' }, body: '{}' });
+      expect(action.status).toBe(403);
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const empty = await cli(['dashboard', '--uri', mongoUri(), '--db', databaseName('cli_empty'), '--port', '0']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('holds no procstate kinds');
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'procstate-token-')), 'token');
+    writeFileSync(tokenFile, 'short\n');
+    const short = await cli(['dashboard', ...where(), '--token-file', tokenFile]);
+    expect(short.code).toBe(64);
+    expect(short.stderr).toContain('at least 16 characters');
+  }, 120_000);
+
+  it('demo --dashboard serves the demo upload while it runs, and stays up until SIGINT', async () => {
+    const child = spawnCli(['demo', '--dashboard', '--port', '0', '--entries', '20', '--step-ms', '0', '--json']);
+    try {
+      const started = await firstJsonLine(child);
+      const url = started['dashboard'] as string;
+      expect(started['upload']).toBe(`${url}#/proc/upload/demo-upload-1`);
+      let status = '';
+      for (let round = 0; round < 300 && status !== 'SUCCESS'; round += 1) {
+        const page = (await (await fetch(new URL('api/procs/upload/demo-upload-1', url))).json()) as { status?: string };
+        status = page.status ?? '';
+        if (status !== 'SUCCESS') await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe('SUCCESS');
+      const children = (await (await fetch(new URL('api/procs/upload/demo-upload-1', url))).json()) as { children: Array<{ kind: string; counts: Record<string, number> }> };
+      expect(children.children.map((child) => child.kind)).toEqual(['entry']);
+      expect(Object.values(children.children[0]?.counts ?? {}).reduce((a, b) => a + b, 0)).toBe(20);
+      child.kill('SIGINT');
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   }, 120_000);
 });
 

@@ -230,12 +230,44 @@ describe('the packed package, installed with no optional peer', () => {
       expect(result.code, args[0]).toBe(1);
       expect(result.stderr, args[0]).toContain('needs the package "mongodb", which is not installed: npm install mongodb');
     }
-    for (const args of [['worker', ...where], ['demo', '--uri', mongoUri()], ['call', 'upload', 'u1', 'process_upload', ...where]]) {
+    for (const args of [['worker', ...where], ['demo', '--uri', mongoUri()], ['call', 'upload', 'u1', 'process_upload', ...where], ['dashboard', ...where]]) {
       const result = await procstate(bare, args);
       expect(result.code, args[0]).toBe(1);
       expect(result.stderr, args[0]).toMatch(/MissingPeerError \(MISSING_PEER\): procstate [a-z -]+ needs the package "mongodb", which is not installed: npm install mongodb/);
     }
   }, 180_000);
+
+  it('the dashboard serves its page and assets from the installed package, and its docs example type-checks, with no peer installed', async () => {
+    writeFileSync(join(bare, 'dashboard-serve.mts'), readFileSync(join(ROOT, 'docs/examples/dashboard-serve.ts'), 'utf8'));
+    const checked = await typecheck(bare, ['dashboard-serve.mts']);
+    expect(checked.stdout + checked.stderr).toBe('');
+    expect(checked.code).toBe(0);
+    writeFileSync(
+      join(bare, 'dashboard.mjs'),
+      [
+        "import { createProcRuntime } from 'procstate';",
+        "import { createDashboardHandler, serveDashboard } from 'procstate/dashboard';",
+        "import { kinds } from './kinds.mjs';",
+        'const runtime = createProcRuntime({ kinds });',
+        'await runtime.start();',
+        'const server = await serveDashboard(createDashboardHandler({ runtime, kinds }), { port: 0 });',
+        "for (const path of ['', 'assets/app.js', 'assets/style.css', 'assets/favicon.svg', 'api/meta']) {",
+        '  const response = await fetch(new URL(path, server.url));',
+        "  console.log(path || '/', response.status, response.headers.get('content-type'), (await response.text()).length > 100);",
+        '}',
+        'await server.close();',
+        'await runtime.close();',
+      ].join('\n'),
+    );
+    const served = await run(process.execPath, ['dashboard.mjs'], { cwd: bare, timeout: 60_000 });
+    expect(served.stdout.trim().split('\n')).toEqual([
+      '/ 200 text/html; charset=utf-8 true',
+      'assets/app.js 200 text/javascript; charset=utf-8 true',
+      'assets/style.css 200 text/css; charset=utf-8 true',
+      'assets/favicon.svg 200 image/svg+xml true',
+      'api/meta 200 application/json; charset=utf-8 true',
+    ]);
+  }, 120_000);
 
   it("the README's quick start runs and type-checks with no peer installed", async () => {
     for (const extension of ['mts', 'mjs']) writeFileSync(join(bare, `quick-start.${extension}`), readmeSample('Quick start'));

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { procMachineToMermaid } from '../../machines/index.js';
@@ -18,6 +18,15 @@ describe('docs stay true to the code', () => {
       expect(read('README.md')).toContain(read(`docs/examples/${file}`));
     }
   });
+
+  it('docs/dashboard.md carries the dashboard examples verbatim, and the serving one prints what it shows', async () => {
+    const page = read('docs/dashboard.md');
+    for (const file of readdirSync(new URL('../../docs/examples/', import.meta.url)).filter((name) => name.startsWith('dashboard-'))) {
+      expect(page, file).toContain(read(`docs/examples/${file}`));
+    }
+    const { stdout } = await promisify(execFile)('node', ['--import', 'tsx', 'docs/examples/dashboard-serve.ts'], { cwd: new URL('../..', import.meta.url), timeout: 60_000 });
+    expect(page).toContain(`prints\n\n\`\`\`text\n${stdout}\`\`\``);
+  }, 60_000);
 
   it('the quick start runs and prints what its comment says', async () => {
     const { stdout } = await promisify(execFile)('node', ['node_modules/tsx/dist/cli.mjs', 'docs/examples/quick-start.ts'], { cwd: new URL('../..', import.meta.url) });
