@@ -5,8 +5,8 @@
  * server; Redis and PostgreSQL run on the machine.
  *
  * BENCH_ONLY=group,... runs some groups (embedded, fan-out, transition, group-commit, end-to-end,
- * dispatch, agenda, migration). The default sizes keep the whole run within 15 minutes on two
- * cores with FerretDB; BENCH_FULL=1 uses the full sizes. Every step has a watchdog that fails
+ * dispatch, agenda, migration, dashboard). The default sizes keep the whole run within 15 minutes
+ * on two cores with FerretDB; BENCH_FULL=1 uses the full sizes. Every step has a watchdog that fails
  * with the server's state rather than hanging.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,6 +15,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { watched } from '../test/helpers/watchdog.js';
 import { bareAgendaFanout } from './baselines/agenda-fanout.js';
 import { pgBossJobs } from './baselines/pg-boss.js';
+import { benchDashboard } from './dashboard.js';
 import { benchDispatch } from './dispatch.js';
 import { benchEmbedded } from './embedded.js';
 import { benchEndToEnd } from './end-to-end.js';
@@ -102,6 +103,12 @@ try {
   const parents = size('BENCH_MIGRATION_PARENTS', 150, 1_000);
   const children = size('BENCH_MIGRATION_CHILDREN', 100, 100);
   await step('migration', server, `${parents} parents × ${children} children`, () => benchMigration(fresh, parents, children));
+  const dashboardProcs = size('BENCH_DASHBOARD_PROCS', 100_000, 100_000);
+  const dashboardRounds = size('BENCH_DASHBOARD_ROUNDS', 3, 10);
+  // A client of its own, with command monitoring: the figure counts that client's commands.
+  await step('dashboard', server, `overview of ${dashboardProcs} procs, ${dashboardRounds} rounds`, () =>
+    benchDashboard(uri, { procs: dashboardProcs, rounds: dashboardRounds }, (line) => process.stderr.write(`  ${line}\n`)),
+  );
 } finally {
   for (const db of databases) await db.dropDatabase().catch(() => undefined);
   await client.close();
