@@ -131,7 +131,7 @@ describe('the dashboard in Chromium', () => {
   it('refuses an action without the token, and records one made with it', async () => {
     const { page } = browser;
     await page.goto(`${server.url}#/proc/upload/${UPLOAD}`);
-    await page.locator('#do-reset').waitFor();
+    await expect.poll(() => page.locator('h1 .mono').textContent()).toBe(UPLOAD);
     const before = await runtime.history('upload', UPLOAD);
     page.once('dialog', (dialog) => void dialog.accept());
     await page.fill('#token', '');

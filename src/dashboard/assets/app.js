@@ -460,6 +460,8 @@
 
   function route() {
     render += 1;
+    // Nothing of the previous view stays clickable while the next one loads.
+    view.replaceChildren(el('p', { class: 'muted', id: 'loading', text: 'Loading…' }));
     const hash = location.hash.replace(/^#/, '') || '/';
     const [path, queryText] = hash.split('?');
     const parts = path.split('/').filter(Boolean).map((part) => {
