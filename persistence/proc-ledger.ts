@@ -169,7 +169,8 @@ export class ProcLedger {
   async load(ref: ProcRef): Promise<StoredProc | undefined> {
     assertProcRef(ref);
     // The document and the ledger's head in one round trip: what the copy says, and what it must say.
-    const [doc, head] = await Promise.all([this.#store.readDocument(ref), this.#store.readHead(ref)]);
+    const [doc, firstHead] = await Promise.all([this.#store.readDocument(ref), this.#store.readHead(ref)]);
+    let head = firstHead;
     const decoded = doc === undefined ? undefined : decodeProcDocument(doc);
     if (decoded === undefined || decoded.kind === 'plain') {
       // No copy (or the user's plain document) but maybe a ledger: a creation whose writer died
@@ -187,6 +188,12 @@ export class ProcLedger {
         `${decoded.machine.id}@${decoded.machine.version}`,
         `${PROC_MACHINE_ID}@1..${PROC_MACHINE_VERSION}`,
       );
+    }
+    if (head === undefined || head.seq < decoded.seq) {
+      // The two reads run side by side, so the head may have been read before a writer inserted
+      // the record this copy reflects (and copied it). Read after the copy was seen, the head
+      // is at least the copy's record, unless the ledger really lacks it.
+      head = await this.#store.readHead(ref);
     }
     if (head === undefined || head.seq < decoded.seq) {
       throw new CorruptDocumentError(ref.kind, ref.id, [
