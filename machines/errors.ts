@@ -30,6 +30,7 @@ export const ErrorCode = Object.freeze({
   TRANSITION_CONFLICT: 'TRANSITION_CONFLICT',
   RUN_FENCED: 'RUN_FENCED',
   CORRUPT_DOCUMENT: 'CORRUPT_DOCUMENT',
+  INVALID_FIELDS: 'INVALID_FIELDS',
   SNAPSHOT_VERSION_MISMATCH: 'SNAPSHOT_VERSION_MISMATCH',
   WAIT_TIMEOUT: 'WAIT_TIMEOUT',
   SYNC_FAILURE: 'SYNC_FAILURE',
@@ -103,10 +104,26 @@ export class UnknownProcessError extends ProcstateMisuseError {
   }
 }
 
-/** An id, argument, field or option is malformed; nothing was read or written with it. */
+/** One problem a schema found: where in the value (`entries`, `files.0.path`; empty for the value itself) and what. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * An id, argument, field or option is malformed; nothing was read or written with it. When a
+ * kind's schema refused a process's arguments or a proc's fields, `issues` lists what it found.
+ */
 export class InvalidArgumentError extends ProcstateMisuseError {
   override readonly name = 'InvalidArgumentError';
   readonly code = ErrorCode.INVALID_ARGUMENT;
+  /** What a schema found wrong; empty when no schema was involved. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(message: string, options: ProcstateErrorOptions & { readonly issues?: readonly ValidationIssue[] | undefined } = {}) {
+    super(message, options);
+    this.issues = Object.freeze([...(options.issues ?? [])]);
+  }
 }
 
 /**
@@ -231,6 +248,27 @@ export class CorruptDocumentError extends ProcstateRuntimeError {
   ) {
     super(`${procName(kind, id)} cannot be loaded, it was left untouched: ${problems.join('; ')}.`, { kind, id });
   }
+}
+
+/**
+ * A stored document's own fields do not match its kind's `fields` schema (someone wrote them
+ * outside procstate, or the schema changed). Reported, never repaired: the document is left as it is.
+ */
+export class InvalidFieldsError extends ProcstateRuntimeError {
+  override readonly name = 'InvalidFieldsError';
+  readonly code = ErrorCode.INVALID_FIELDS;
+  constructor(
+    kind: string,
+    id: string,
+    readonly issues: readonly ValidationIssue[],
+  ) {
+    super(`The fields of ${procName(kind, id)} do not match the kind's schema, and were left as they are: ${issues.map(issueText).join('; ')}.`, { kind, id });
+  }
+}
+
+/** `path: message`, or the message alone for the value itself. */
+export function issueText(issue: ValidationIssue): string {
+  return issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`;
 }
 
 /** The stored snapshot was written by a machine this build does not know (a newer version?). */

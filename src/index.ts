@@ -15,8 +15,30 @@ export type { GaugeFamily, GaugePoint } from './metrics-text.js';
 export { createLogger } from './runtime/logger.js';
 export type { RuntimeLogger, Logger, LoggerOptions, LogLevel } from './runtime/logger.js';
 export { defineKind } from './define-kind.js';
+export { typedArgs } from './schema.js';
+export type { StandardSchemaV1 } from './schema.js';
+export type {
+  AnyKinds,
+  KindNameOf,
+  KindOf,
+  ProcessNameOf,
+  ArgumentsOf,
+  CallArguments,
+  ArgumentsProperty,
+  CallItemOf,
+  ChildStartOf,
+  FieldsOf,
+  NewFieldsOf,
+  ArgsInProcess,
+  UntypedArguments,
+} from './kind-types.js';
 export type {
   KindDefinition,
+  TypedKindDefinition,
+  KindSpec,
+  ProcessSpec,
+  SchemaInput,
+  SchemaOutput,
   ProcessDefinition,
   ProcessFunction,
   ProcessReturn,
@@ -38,6 +60,7 @@ export {
   UnknownKindError,
   UnknownProcessError,
   InvalidArgumentError,
+  InvalidFieldsError,
   InvalidDefinitionError,
   InvalidTransitionError,
   ProcessAlreadyRunningError,
@@ -57,7 +80,7 @@ export {
   SoftTimeLimitExceeded,
   WorkerShutdown,
 } from '../machines/errors.js';
-export type { ProcstateErrorOptions } from '../machines/errors.js';
+export type { ProcstateErrorOptions, ValidationIssue } from '../machines/errors.js';
 export {
   ProcessStatus,
   ProcessResult,

@@ -5,7 +5,8 @@
  */
 import { STATUSES_PROCESSING } from '../machines/process-status.js';
 import type { StatusCounts, StoredDocument } from '../persistence/records.js';
-import type { JsonValue } from './define-kind.js';
+import type { JsonValue, KindDefinition } from './define-kind.js';
+import type { CallArguments, ChildStartOf, KindNameOf, KindOf, NewFieldsOf, ProcessNameOf, ArgumentsOf } from './kind-types.js';
 import type { ProcSnapshot } from './proc-snapshot.js';
 
 /** Counts of a parent's children, as NOMAD's upload view shows them. */
@@ -46,8 +47,12 @@ export interface ChildStart {
   readonly fields?: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** The context of one run of a process function or of a kind's join. */
-export interface ProcessContext<TArgs = JsonValue> {
+/**
+ * The context of one run of a process function or of a kind's join. `TArgs` is the process's
+ * argument type; `TChildren` the kind's child kinds (its `children`), which the child
+ * operations accept with their processes and argument types; `TFields` its documents' fields.
+ */
+export interface ProcessContext<TArgs = JsonValue, TChildren extends readonly KindDefinition[] = readonly KindDefinition[], TFields = Readonly<Record<string, unknown>>> {
   /** The proc's kind. */
   readonly kind: string;
   /** The proc's id. */
@@ -77,10 +82,22 @@ export interface ProcessContext<TArgs = JsonValue> {
   flush(): Promise<void>;
   /** The proc's whole document, user fields included (undefined if it vanished). */
   document(): Promise<StoredDocument | undefined>;
+  /**
+   * This proc's own fields (its document's, procstate's left out), checked with the kind's
+   * `fields` schema when it has one.
+   * @throws InvalidFieldsError when they do not match it (the document is left as it is)
+   * @throws ProcNotFoundError when the document vanished
+   */
+  fields(): Promise<TFields>;
   /** Creates a child proc of `childKind` under this proc. */
-  createChild(childKind: string, childId: string, fields?: Readonly<Record<string, unknown>>): Promise<void>;
-  /** Creates the child when it does not exist, then calls `process` on it. */
-  startChild(childKind: string, childId: string, process: string, args?: JsonValue, fields?: Readonly<Record<string, unknown>>): Promise<void>;
+  createChild<N extends KindNameOf<TChildren>>(childKind: N, childId: string, fields?: NewFieldsOf<KindOf<TChildren, N>>): Promise<void>;
+  /** Creates the child when it does not exist, then calls `process` on it; `fields` are for a child that does not exist yet. */
+  startChild<N extends KindNameOf<TChildren>, P extends ProcessNameOf<KindOf<TChildren, N>>>(
+    childKind: N,
+    childId: string,
+    process: P,
+    ...rest: [...CallArguments<ArgumentsOf<KindOf<TChildren, N>, P>>, fields?: NewFieldsOf<KindOf<TChildren, N>>]
+  ): Promise<void>;
   /**
    * {@link startChild} for many children, in chunks of `concurrency` (100 by default): each chunk
    * is created in one round of inserts and called in another, and its calls are dispatched
@@ -88,11 +105,11 @@ export interface ProcessContext<TArgs = JsonValue> {
    * first is written. A chunk that cannot be written stops the fan-out there and fails this run,
    * even if the function catches the error: every child so far is absent or complete.
    */
-  startChildren(childKind: string, children: readonly ChildStart[], options?: { concurrency?: number }): Promise<void>;
+  startChildren<N extends KindNameOf<TChildren>>(childKind: N, children: readonly ChildStartOf<KindOf<TChildren, N>>[], options?: { concurrency?: number }): Promise<void>;
   /** Creates a proc of any kind (e.g. a sibling under this proc's parent). */
   createProc(kind: string, id: string, options?: { readonly fields?: Readonly<Record<string, unknown>>; readonly parent?: string }): Promise<void>;
   /** Calls a process on any proc (queued behind a running process, as usual). */
   call(kind: string, id: string, process: string, args?: JsonValue): Promise<void>;
   /** Counts of this proc's children, over all child kinds or one. */
-  childCounts(childKind?: string): Promise<ChildCounts>;
+  childCounts(childKind?: KindNameOf<TChildren>): Promise<ChildCounts>;
 }

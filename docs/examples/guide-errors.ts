@@ -17,7 +17,7 @@ const entry = defineKind({
 
 const runtime = createProcRuntime({ kinds: [entry] });
 await runtime.start();
-for (const process of Object.keys(entry.processes)) {
+for (const process of Object.keys(entry.processes) as Array<keyof typeof entry.processes>) {
   await runtime.create('entry', process);
   await runtime.call('entry', process, process);
   const done = await runtime.waitForCompletion('entry', process);

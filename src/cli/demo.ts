@@ -102,7 +102,7 @@ function historyLine(record: TransitionRecord): DemoHistoryLine {
 
 /** Runs the demo and returns its summary; writes progress and the summary to `output`. */
 export async function runDemo(options: DemoOptions, output: DemoOutput): Promise<DemoSummary> {
-  const runtime = options.runtime ?? createProcRuntime({ kinds, sweepIntervalMs: 0 });
+  const runtime: ProcRuntime = options.runtime ?? createProcRuntime({ kinds, sweepIntervalMs: 0 });
   const ownsRuntime = options.runtime === undefined;
   const uploadId = options.uploadId ?? `demo-upload-${options.seed}`;
   const args: DemoUploadArgs = { entries: options.entries, seed: options.seed, stepMs: options.stepMs };

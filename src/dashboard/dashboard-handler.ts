@@ -346,6 +346,7 @@ function sendError(response: ServerResponse, error: unknown): void {
   if (error instanceof InvalidTransitionError || error instanceof ProcessAlreadyRunningError || error instanceof TransitionConflictError) {
     return sendJson(response, 409, { error: error.name, message: error.message });
   }
+  if (error instanceof InvalidArgumentError && error.issues.length > 0) return sendJson(response, 400, { error: error.name, message: error.message, issues: error.issues });
   if (error instanceof ProcstateMisuseError) return sendJson(response, 400, { error: error.name, message: error.message });
   if (error instanceof Error && error.name === 'SyntaxError') return sendJson(response, 400, { error: 'BadRequest', message: error.message });
   sendJson(response, 500, { error: 'InternalError', message: 'The dashboard could not answer; the error went to its log.' });

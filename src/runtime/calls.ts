@@ -19,21 +19,22 @@ import {
 import type { ProcessCall, ProcRef } from '../../machines/proc-context.js';
 import type { StoredProc } from '../../persistence/proc-ledger.js';
 import { assertProcId, assertUserFields, encodeJsonArgument } from '../../persistence/validate.js';
+import { validated } from '../schema.js';
 import type { JsonValue, ResolvedProcess } from '../define-kind.js';
 import type { AcceptedOutcome, Commit, TransitionOutcome } from './commit.js';
 import type { Effects } from './effects.js';
 import type { KindRegistry } from './kind-registry.js';
 
 /** Options of `create`: the new document's own fields and, for a child kind, its parent. */
-export interface CreateOptions {
-  /** The user's own fields of the new document. */
-  readonly fields?: Readonly<Record<string, unknown>> | undefined;
+export interface CreateOptions<TFields = Readonly<Record<string, unknown>>> {
+  /** The user's own fields of the new document; checked with the kind's `fields` schema, when it has one. */
+  readonly fields?: TFields | undefined;
   /** The parent's id, required for (and only for) a child kind. */
   readonly parent?: string | undefined;
 }
 
 /** One proc to create in bulk. */
-export interface CreateItem extends CreateOptions {
+export interface CreateItem<TFields = Readonly<Record<string, unknown>>> extends CreateOptions<TFields> {
   /** The new proc's id. */
   readonly id: string;
 }
@@ -77,12 +78,17 @@ export class Calls {
     this.#registry = options.registry;
   }
 
-  /** A new call of a process, with its arguments checked and encoded. */
-  newCall(definition: ResolvedProcess, args: JsonValue | undefined): ProcessCall {
+  /**
+   * A new call of a process, with its arguments checked (with the process's schema, whose
+   * output the process receives) and encoded. Nothing is written before this returned.
+   * @throws InvalidArgumentError with the schema's issues, or when the arguments are not plain JSON
+   */
+  async newCall(kind: string, definition: ResolvedProcess, args: JsonValue | undefined): Promise<ProcessCall> {
+    const checked = definition.args === undefined ? args : await validated(definition.args, args, `The arguments of ${kind}.${definition.name}`, { kind });
     return {
       id: randomUUID(),
       process: definition.name,
-      args: encodeJsonArgument(args ?? null, `Arguments of ${definition.name}`),
+      args: encodeJsonArgument(checked ?? null, `Arguments of ${definition.name}`),
       blocking: definition.blocking,
       clear_queue_on_failure: definition.clearQueueOnFailure,
       child: definition.child,
@@ -95,7 +101,7 @@ export class Calls {
    * @throws ProcAlreadyExistsError, UnknownKindError, InvalidArgumentError, ProcNotFoundError (a missing parent)
    */
   async create(kind: string, id: string, options: CreateOptions = {}): Promise<StoredProc> {
-    const { ref, parent, init } = this.#prepareCreate(kind, { ...options, id });
+    const { ref, parent, init } = await this.#prepareCreate(kind, { ...options, id });
     if (parent !== null && (await this.#commit.load(parent)) === undefined) throw new ProcNotFoundError(parent.kind, parent.id);
     return this.#commit.create(ref, parent, init);
   }
@@ -103,7 +109,7 @@ export class Calls {
   /** Creates a child of a proc that is known to exist (the running one): no check of the parent. */
   async createChild(parent: ProcRef, kind: string, id: string, fields: Readonly<Record<string, unknown>> | undefined): Promise<StoredProc> {
     const child = this.#registry.childOf(parent.kind, kind);
-    const prepared = this.#prepareCreate(child.name, { id, fields, parent: parent.id });
+    const prepared = await this.#prepareCreate(child.name, { id, fields, parent: parent.id });
     return this.#commit.create(prepared.ref, prepared.parent, prepared.init);
   }
 
@@ -112,7 +118,7 @@ export class Calls {
    * throws and nothing is written. A proc that exists already is reported, not created.
    */
   async createMany(kind: string, items: readonly CreateItem[]): Promise<Array<BulkItemResult<StoredProc>>> {
-    const prepared = items.map((item) => this.#prepareCreate(kind, item));
+    const prepared = await Promise.all(items.map((item) => this.#prepareCreate(kind, item)));
     assertDistinct(prepared.map(({ ref }) => ref.id));
     const parents = new Map(prepared.filter(({ parent }) => parent !== null).map(({ parent }) => [(parent as ProcRef).id, parent as ProcRef]));
     for (const parent of parents.values()) if ((await this.#commit.load(parent)) === undefined) throw new ProcNotFoundError(parent.kind, parent.id);
@@ -124,7 +130,7 @@ export class Calls {
     });
   }
 
-  #prepareCreate(kind: string, item: CreateItem): { ref: ProcRef; parent: ProcRef | null; init: Record<string, unknown> } {
+  async #prepareCreate(kind: string, item: CreateItem): Promise<{ ref: ProcRef; parent: ProcRef | null; init: Record<string, unknown> }> {
     if (typeof item !== 'object' || item === null) throw new InvalidArgumentError('Each item must be an object with an `id`.');
     const ref = this.#registry.ref(kind, item.id);
     if (item.fields !== undefined) assertUserFields(item.fields);
@@ -132,12 +138,22 @@ export class Calls {
     const init: Record<string, unknown> = { ...structuredClone(item.fields ?? {}) };
     if (parentSpec === undefined) {
       if (item.parent !== undefined) throw new InvalidArgumentError(`Kind ${kind} has no parent kind, so \`parent\` cannot be given.`);
+      await this.#checkFields(ref, init);
       return { ref, parent: null, init };
     }
     if (item.parent === undefined) throw new InvalidArgumentError(`A ${kind} needs its parent ${parentSpec.kind}'s id (\`parent\`).`);
     assertProcId(item.parent);
     init[parentSpec.key] = item.parent;
+    await this.#checkFields(ref, init);
     return { ref, parent: { kind: parentSpec.kind, id: item.parent }, init };
+  }
+
+  // A new document's fields (the parent key included) must pass the kind's schema. What is
+  // stored is what the caller gave: a schema that strips or changes values never changes the
+  // user's data.
+  async #checkFields(ref: ProcRef, init: Record<string, unknown>): Promise<void> {
+    const schema = this.#registry.kind(ref.kind).definition.fields;
+    if (schema !== undefined) await validated(schema, init, `The fields of ${ref.kind} ${JSON.stringify(ref.id)}`, ref);
   }
 
   /**
@@ -145,7 +161,7 @@ export class Calls {
    * @throws ProcessAlreadyRunningError, InvalidTransitionError, DispatchError
    */
   async call(ref: ProcRef, process: string, args: JsonValue | undefined, base?: StoredProc): Promise<StoredProc> {
-    const call = this.newCall(this.#registry.workerProcess(ref.kind, process), args);
+    const call = await this.newCall(ref.kind, this.#registry.workerProcess(ref.kind, process), args);
     // The worker reads the record, not the document: the copy and the dispatch overlap.
     const outcome = accepted(await this.#commit.transition(ref, () => ({ type: 'process.called', call, at: this.#commit.iso() }), { base, runId: null, copyInBackground: true }), ref);
     await Promise.all([outcome.copied, this.#effects.perform(outcome)]);
@@ -157,7 +173,7 @@ export class Calls {
    * job. Every item is checked first; a bad one throws and nothing is written.
    */
   async callMany(kind: string, items: readonly CallItem[]): Promise<Array<BulkItemResult<StoredProc>>> {
-    const prepared = items.map((item) => this.#prepareCall(kind, item));
+    const prepared = await Promise.all(items.map((item) => this.#prepareCall(kind, item)));
     assertDistinct(prepared.map(({ ref }) => ref.id));
     const outcomes = await Promise.all(
       prepared.map(async ({ ref, call }) => {
@@ -183,10 +199,10 @@ export class Calls {
     });
   }
 
-  #prepareCall(kind: string, item: CallItem): PreparedCall {
+  async #prepareCall(kind: string, item: CallItem): Promise<PreparedCall> {
     if (typeof item !== 'object' || item === null) throw new InvalidArgumentError('Each item must be an object with an `id` and a `process`.');
     const ref = this.#registry.ref(kind, item.id);
-    return { ref, call: this.newCall(this.#registry.workerProcess(kind, item.process), item.args) };
+    return { ref, call: await this.newCall(kind, this.#registry.workerProcess(kind, item.process), item.args) };
   }
 
   /**
@@ -200,14 +216,18 @@ export class Calls {
     const chunk = options.chunk ?? DEFAULT_CHUNK;
     if (!Number.isSafeInteger(chunk) || chunk < 1) throw new InvalidArgumentError(`concurrency must be a positive integer, got ${String(options.chunk)}.`);
     // Every child is checked before the first write.
-    const prepared = items.map((item) => {
-      if (typeof item !== 'object' || item === null) throw new InvalidArgumentError('Each child must be an object with an `id` and a `process`.');
-      assertProcId(item.id);
-      if (item.fields !== undefined) assertUserFields(item.fields);
-      const call = this.newCall(this.#registry.workerProcess(child.name, item.process), item.args);
-      const init = { ...structuredClone(item.fields ?? {}), [child.parentKey]: parent.id };
-      return { ref: { kind: child.name, id: item.id }, parent, init, call };
-    });
+    const prepared = await Promise.all(
+      items.map(async (item) => {
+        if (typeof item !== 'object' || item === null) throw new InvalidArgumentError('Each child must be an object with an `id` and a `process`.');
+        assertProcId(item.id);
+        if (item.fields !== undefined) assertUserFields(item.fields);
+        const call = await this.newCall(child.name, this.#registry.workerProcess(child.name, item.process), item.args);
+        const ref = { kind: child.name, id: item.id };
+        const init = { ...structuredClone(item.fields ?? {}), [child.parentKey]: parent.id };
+        await this.#checkFields(ref, init);
+        return { ref, parent, init, call };
+      }),
+    );
     assertDistinct(prepared.map(({ ref }) => ref.id));
     for (let start = 0; start < prepared.length; start += chunk) {
       options.live?.();

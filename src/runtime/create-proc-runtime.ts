@@ -27,9 +27,9 @@ import { Sweep } from './sweep.js';
 import { positive } from './texts.js';
 
 /** Options of {@link createProcRuntime}. */
-export interface ProcRuntimeOptions {
-  /** The kinds of proc this runtime works with. */
-  readonly kinds: readonly KindDefinition[];
+export interface ProcRuntimeOptions<K extends readonly KindDefinition[] = readonly KindDefinition[]> {
+  /** The kinds of proc this runtime works with; made with `defineKind`, they type the runtime. */
+  readonly kinds: K;
   /** Where procs live. @defaultValue a new {@link MemoryProcStore} */
   readonly store?: ProcStore | undefined;
   /** Who runs processes. @defaultValue a new {@link InProcessScheduler} */
@@ -94,7 +94,7 @@ export interface ProcRuntimeOptions {
  * @throws InvalidDefinitionError when kinds are inconsistent (a missing parent kind, a cycle).
  * @throws InvalidArgumentError when an option is out of range.
  */
-export function createProcRuntime(options: ProcRuntimeOptions): ProcRuntime {
+export function createProcRuntime<const K extends readonly KindDefinition[]>(options: ProcRuntimeOptions<K>): ProcRuntime<K> {
   if (typeof options !== 'object' || options === null || !Array.isArray(options.kinds)) {
     throw new InvalidDefinitionError('createProcRuntime needs `kinds`: an array of kind definitions.');
   }
@@ -130,5 +130,6 @@ export function createProcRuntime(options: ProcRuntimeOptions): ProcRuntime {
   const runner = new Runner({ commit, effects, runs, logger, calls, registry, store, iso: () => commit.iso() });
   const jobs = new JobHandlers({ commit, effects, registry, runner, runs, metrics, concurrency });
   const sweep = new Sweep({ commit, effects, registry, store, scheduler, runs, logger, ...timings });
-  return new Runtime({ store, scheduler, registry, notices, commit, effects, calls, runs, runner, jobs, sweep, logger, metrics, sweepIntervalMs });
+  // The runtime works with names and JSON; its kinds' types are the caller's view of it.
+  return new Runtime({ store, scheduler, registry, notices, commit, effects, calls, runs, runner, jobs, sweep, logger, metrics, sweepIntervalMs }) as unknown as ProcRuntime<K>;
 }

@@ -38,6 +38,13 @@ export class KindRegistry {
       this.#kinds.set(definition.name, { definition, processes, children: [] });
     }
     for (const { definition } of this.#kinds.values()) {
+      for (const child of definition.children ?? []) {
+        if (this.#kinds.get(child.name)?.definition.parent?.kind !== definition.name) {
+          throw new InvalidDefinitionError(`Kind ${definition.name} lists child kind ${child.name}, which is not among the runtime's kinds with ${definition.name} as its parent.`);
+        }
+      }
+    }
+    for (const { definition } of this.#kinds.values()) {
       if (definition.parent === undefined) continue;
       const parent = this.#kinds.get(definition.parent.kind);
       if (parent === undefined) throw new InvalidDefinitionError(`Kind ${definition.name} names parent kind ${definition.parent.kind}, which is not defined.`);

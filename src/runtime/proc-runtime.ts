@@ -11,6 +11,7 @@ import type { StoredProc } from '../../persistence/proc-ledger.js';
 import type { ProcStore, ReadTransitionsOptions } from '../../persistence/proc-store.js';
 import type { StatusCounts, TransitionRecord } from '../../persistence/records.js';
 import type { JsonValue } from '../define-kind.js';
+import type { AnyKinds, ArgumentsOf, CallArguments, CallItemOf, KindNameOf, KindOf, NewFieldsOf, ProcessNameOf } from '../kind-types.js';
 import type { ChildCounts } from '../process-context.js';
 import { toProcSnapshot, type ProcSnapshot } from '../proc-snapshot.js';
 import type { JobDelivery, ProcJob, Scheduler } from '../scheduler.js';
@@ -32,8 +33,13 @@ import { waitFor, type WaitOptions } from './wait-for.js';
 /** What became of one proc of `createMany` or `callMany`: the proc, or the error it met. */
 export type BulkResult = { readonly id: string; readonly ok: true; readonly proc: ProcSnapshot } | { readonly id: string; readonly ok: false; readonly error: Error };
 
-/** A running procstate runtime. */
-export interface ProcRuntime {
+/**
+ * A running procstate runtime, typed by its kinds `K`: kind names, process names, arguments and
+ * fields are checked by the compiler (given kinds made with `defineKind`; with plain
+ * `KindDefinition`s every name is a string and every argument JSON). `ProcRuntime` without a
+ * type argument is any runtime: every typed runtime is one.
+ */
+export interface ProcRuntime<K extends AnyKinds = any> {
   /** The store procs live in. */
   readonly store: ProcStore;
   /** The scheduler that runs processes. */
@@ -48,50 +54,51 @@ export interface ProcRuntime {
   /** Stops the sweep, drains the scheduler for up to `drainTimeoutMs`, then aborts runs still going. */
   close(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
   /** Creates a proc in READY. @throws ProcAlreadyExistsError, UnknownKindError, InvalidArgumentError */
-  create(kind: string, id: string, options?: CreateOptions): Promise<ProcSnapshot>;
+  create<N extends KindNameOf<K>>(kind: N, id: string, options?: CreateOptions<NewFieldsOf<KindOf<K, N>>>): Promise<ProcSnapshot>;
   /**
    * Creates many procs of one kind in a few round trips. Every item is checked first (a bad one
    * throws and nothing is written); a proc that exists is reported in its result, not created.
    */
-  createMany(kind: string, items: readonly CreateItem[]): Promise<BulkResult[]>;
+  createMany<N extends KindNameOf<K>>(kind: N, items: readonly CreateItem<NewFieldsOf<KindOf<K, N>>>[]): Promise<BulkResult[]>;
   /** The proc. @throws ProcNotFoundError, CorruptDocumentError */
-  get(kind: string, id: string): Promise<ProcSnapshot>;
+  get(kind: KindNameOf<K>, id: string): Promise<ProcSnapshot>;
   /** The proc, or undefined when it does not exist. @throws CorruptDocumentError */
-  find(kind: string, id: string): Promise<ProcSnapshot | undefined>;
+  find(kind: KindNameOf<K>, id: string): Promise<ProcSnapshot | undefined>;
   /**
    * Calls a process: PENDING and dispatched when nothing is processing, else queued.
    * @throws ProcessAlreadyRunningError when a blocking process is current or queued.
    * @throws DispatchError when the scheduler refused the job (the proc is then FAILURE).
+   * @throws InvalidArgumentError with the schema's issues when the process's `args` schema refuses them (nothing is recorded).
    */
-  call(kind: string, id: string, process: string, args?: JsonValue): Promise<ProcSnapshot>;
+  call<N extends KindNameOf<K>, P extends ProcessNameOf<KindOf<K, N>>>(kind: N, id: string, process: P, ...args: CallArguments<ArgumentsOf<KindOf<K, N>, P>>): Promise<ProcSnapshot>;
   /**
    * Calls processes on many procs of one kind; their jobs go out together, several runs to a
    * job. Every item is checked first (a bad one throws and nothing is written); a refused call
    * is reported in its result.
    */
-  callMany(kind: string, items: readonly CallItem[]): Promise<BulkResult[]>;
+  callMany<N extends KindNameOf<K>>(kind: N, items: readonly CallItemOf<KindOf<K, N>>[]): Promise<BulkResult[]>;
   /**
    * Runs a local process in the caller and returns its value.
    * @throws ProcessAlreadyRunningError when anything is processing; the process's own error when it fails.
    */
-  runLocal<T = unknown>(kind: string, id: string, process: string, args?: JsonValue): Promise<T>;
+  runLocal<T = unknown>(kind: KindNameOf<K>, id: string, process: string, args?: JsonValue): Promise<T>;
   /** Resets to READY. @throws ProcessAlreadyRunningError while processing, unless `force`. */
-  reset(kind: string, id: string, options?: { readonly force?: boolean }): Promise<ProcSnapshot>;
+  reset(kind: KindNameOf<K>, id: string, options?: { readonly force?: boolean }): Promise<ProcSnapshot>;
   /** Fails a processing proc on an operator's behalf (NOMAD's `uploads stop --kill`). */
-  terminate(kind: string, id: string, options?: { readonly reason?: string }): Promise<ProcSnapshot>;
+  terminate(kind: KindNameOf<K>, id: string, options?: { readonly reason?: string }): Promise<ProcSnapshot>;
   /** Counts of a proc's children by status, from their documents (which follow each child's latest record by a moment). */
-  childCounts(kind: string, id: string, childKind?: string): Promise<ChildCounts>;
+  childCounts(kind: KindNameOf<K>, id: string, childKind?: KindNameOf<K>): Promise<ChildCounts>;
   /** Counts of all procs of a kind by status. */
-  countByStatus(kind: string): Promise<StatusCounts>;
+  countByStatus(kind: KindNameOf<K>): Promise<StatusCounts>;
   /** The proc's recorded transitions, oldest first. */
-  history(kind: string, id: string, options?: ReadTransitionsOptions): Promise<TransitionRecord[]>;
+  history(kind: KindNameOf<K>, id: string, options?: ReadTransitionsOptions): Promise<TransitionRecord[]>;
   /**
    * Resolves once `predicate` holds for the proc; a proc that does not exist yet is waited for.
    * @throws WaitTimeoutError after `timeoutMs`.
    */
-  waitFor(kind: string, id: string, predicate: (proc: ProcSnapshot) => boolean, options?: WaitOptions): Promise<ProcSnapshot>;
+  waitFor(kind: KindNameOf<K>, id: string, predicate: (proc: ProcSnapshot) => boolean, options?: WaitOptions): Promise<ProcSnapshot>;
   /** Resolves once the proc is not processing (READY, SUCCESS or FAILURE). @throws WaitTimeoutError */
-  waitForCompletion(kind: string, id: string, options?: WaitOptions): Promise<ProcSnapshot>;
+  waitForCompletion(kind: KindNameOf<K>, id: string, options?: WaitOptions): Promise<ProcSnapshot>;
   /** Calls `listener` after every transition this runtime commits; returns the unsubscribe function. */
   subscribe(listener: (notice: TransitionNotice) => void): () => void;
   /** Repairs documents, fails runs whose lease expired, re-sends or fails stuck calls, retries joins. */
@@ -135,7 +142,7 @@ function bulk(results: ReadonlyArray<BulkItemResult<StoredProc>>): BulkResult[] 
 }
 
 /** The runtime facade. Internal: use `createProcRuntime`. */
-export class Runtime implements ProcRuntime {
+export class Runtime {
   readonly store: ProcStore;
   readonly scheduler: Scheduler;
   readonly worker: string;
@@ -206,7 +213,7 @@ export class Runtime implements ProcRuntime {
     const ref = registry.ref(kind, id);
     const definition = registry.process(kind, process);
     if (!definition.local) throw new UnknownProcessError(kind, process, 'is not a local process; call it with call');
-    const call = calls.newCall(definition, args);
+    const call = await calls.newCall(kind, definition, args);
     const runId = randomUUID();
     const leaseMs = registry.leaseFor(kind, definition);
     const outcome = await commit.transition(ref, () => ({ type: 'process.called_locally', call, run_id: runId, lease_ms: leaseMs, at: commit.iso() }), { runId });

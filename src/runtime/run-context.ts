@@ -3,10 +3,12 @@
  * operations of its run. Every write goes through the run, which holds the proc's lease, so
  * once the lease is gone or someone else moved the proc on each of them throws `RunFencedError`.
  */
-import { ProcstateMisuseError } from '../../machines/errors.js';
+import { InvalidFieldsError, ProcNotFoundError, ProcstateMisuseError } from '../../machines/errors.js';
+import { PROC_FIELD_NAMES } from '../../persistence/records.js';
 import type { ProcStore } from '../../persistence/proc-store.js';
 import type { JsonValue } from '../define-kind.js';
-import type { ChildStart, ProcessContext } from '../process-context.js';
+import type { ChildCounts, ChildStart, ProcessContext } from '../process-context.js';
+import { checked } from '../schema.js';
 import { toProcSnapshot } from '../proc-snapshot.js';
 import type { ActiveRun } from './active-run.js';
 import type { Calls, CreateOptions } from './calls.js';
@@ -29,8 +31,16 @@ export interface RunContextDependencies {
   readonly iso: () => string;
 }
 
+/** The context as the runtime builds it: names are strings and values JSON; the kinds' types are the caller's view of it. */
+type UntypedContext = Omit<ProcessContext<JsonValue>, 'createChild' | 'startChild' | 'startChildren' | 'childCounts'> & {
+  createChild(childKind: string, childId: string, fields?: Readonly<Record<string, unknown>>): Promise<void>;
+  startChild(childKind: string, childId: string, process: string, args?: JsonValue, fields?: Readonly<Record<string, unknown>>): Promise<void>;
+  startChildren(childKind: string, children: readonly ChildStart[], options?: { concurrency?: number }): Promise<void>;
+  childCounts(childKind?: string): Promise<ChildCounts>;
+};
+
 /** Builds the context of one run. */
-export function runContext(run: ActiveRun, spec: RunSpec, deps: RunContextDependencies): ProcessContext<any> {
+export function runContext(run: ActiveRun, spec: RunSpec, deps: RunContextDependencies): ProcessContext<any, any> {
   const { ref } = run;
   const progress = async (step: string | undefined, message: string | undefined) => {
     await run.write((id) => ({ type: 'run.progressed', run_id: id, step, message, warnings: run.takeWarnings(), at: deps.iso() }));
@@ -46,7 +56,7 @@ export function runContext(run: ActiveRun, spec: RunSpec, deps: RunContextDepend
       throw error;
     }
   };
-  return {
+  const context: UntypedContext = {
     kind: ref.kind,
     id: ref.id,
     process: spec.process,
@@ -79,6 +89,16 @@ export function runContext(run: ActiveRun, spec: RunSpec, deps: RunContextDepend
       await progress(undefined, undefined);
     },
     document: async () => deps.store.readDocument(ref),
+    fields: async () => {
+      const document = await deps.store.readDocument(ref);
+      if (document === undefined) throw new ProcNotFoundError(ref.kind, ref.id);
+      const own = Object.fromEntries(Object.entries(document).filter(([name]) => name !== '_id' && !PROC_FIELD_NAMES.includes(name)));
+      const schema = deps.registry.kind(ref.kind).definition.fields;
+      if (schema === undefined) return own;
+      const result = await checked(schema, own);
+      if ('issues' in result) throw new InvalidFieldsError(ref.kind, ref.id, result.issues);
+      return result.value;
+    },
     createChild: async (kind, childId, fields) => {
       run.assertLive();
       await deps.calls.createChild(ref, kind, childId, fields);
@@ -97,4 +117,5 @@ export function runContext(run: ActiveRun, spec: RunSpec, deps: RunContextDepend
     },
     childCounts: async (kind?: string) => countChildren(deps.store, deps.registry, ref, kind),
   };
+  return context as unknown as ProcessContext<any, any>;
 }
