@@ -12,4 +12,6 @@ if [[ -z "${CHROMIUM_PATH:-}" ]]; then
   CHROMIUM_PATH=$("$root/scripts/chromium.sh")
   export CHROMIUM_PATH
 fi
+# The network fault tests (chaos) need iproute2 and libfaketime.
+"$root/scripts/net-tools.sh"
 exec "$root/node_modules/.bin/vitest" run "$@"

@@ -5,3 +5,5 @@
 export { MongoProcStore, DEFAULT_LEDGER_SUFFIX, DEFAULT_LEASE_COLLECTION } from './mongo-proc-store.js';
 export type { MongoProcStoreOptions, MongoKindCollections } from './mongo-proc-store.js';
 export type { ServerProfile } from '../server-profile.js';
+export { ServerClock } from './server-clock.js';
+export type { ServerClockOptions, ClockSample } from './server-clock.js';

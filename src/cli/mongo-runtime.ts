@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Db } from 'mongodb';
 import { PersistenceError } from '../../machines/errors.js';
+import { ServerClock } from '../../persistence/mongodb/server-clock.js';
 import { AgendaScheduler } from '../agenda/agenda-scheduler.js';
 import { RedisNotificationChannel } from '../agenda/redis-notification-channel.js';
 import { redactText, redactUri } from '../redact.js';
@@ -53,6 +54,7 @@ export interface OpenMongoRuntime {
 export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<OpenMongoRuntime> {
   const client = await connectClient(options.uri, options.serverTimeoutMs);
   let redis: Redis | undefined;
+  let clock: ServerClock | undefined;
   try {
     const databaseName = options.database ?? databaseFromUri(options.uri) ?? options.module.database ?? 'procstate';
     const db = client.db(databaseName);
@@ -61,6 +63,8 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
     if (options.mustExist !== undefined) await assertCollectionsExist(db, options.mustExist.collections, options.mustExist.hint);
     const store = storeForKinds(db, placesOf(options.module));
     await store.ensureIndexes();
+    // Leases, ledger times and lost-worker decisions on the server's clock, not this machine's.
+    clock = await ServerClock.start(db, { onError: (error) => options.logger.warn('sampling the server clock failed; the last offset stays in use', { error: redactText(String(error)) }) });
     let notificationChannel: RedisNotificationChannel | undefined;
     if (options.redis !== undefined) {
       redis = await connectRedis(options.redis, options.serverTimeoutMs ?? 10_000, options.logger);
@@ -84,6 +88,7 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
       sweepIntervalMs: options.sweepIntervalMs,
       worker: options.name,
       logger: options.logger,
+      clock: clock.now,
     });
     return {
       runtime,
@@ -91,11 +96,13 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
       databaseName,
       close: async (drainTimeoutMs) => {
         await runtime.close({ drainTimeoutMs });
+        clock?.stop();
         redis?.disconnect();
         await client.close();
       },
     };
   } catch (error) {
+    clock?.stop();
     redis?.disconnect();
     await client.close();
     throw error;

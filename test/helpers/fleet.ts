@@ -29,23 +29,34 @@ export interface FleetOptions {
   readonly database: string;
   readonly concurrency?: number;
   readonly leaseMs?: number;
+  readonly leaseGraceMs?: number;
   readonly extraArgs?: readonly string[];
+  /** The database as the worker reaches it. @defaultValue MONGODB_URI */
+  readonly uri?: string;
+  /** A command the worker runs under, e.g. `['ip', 'netns', 'exec', ns, 'faketime', '-f', '+120s']`. */
+  readonly under?: readonly string[];
+  /** Job notifications over Redis (127.0.0.1); without, the worker polls. @defaultValue true */
+  readonly redis?: boolean;
 }
 
 /** Starts `procstate worker` with the fleet fixture's kinds. */
 export function startWorker(name: string, options: FleetOptions): FleetWorker {
-  const child = spawn(
+  const uri = options.uri ?? mongoUri();
+  const command = [
+    ...(options.under ?? []),
     process.execPath,
-    [
-      '--import', 'tsx', 'src/cli/main.ts', 'worker',
-      '--uri', mongoUri(), '--db', options.database, '--module', 'test/fixtures/fleet-kinds.ts',
-      '--redis', 'redis://127.0.0.1:6379', '--name', name, '--concurrency', String(options.concurrency ?? 4),
-      '--lease-ms', String(options.leaseMs ?? 2_000), '--lease-grace-ms', '500', '--lock-lifetime-ms', '5000',
-      '--poll-ms', '1000', '--sweep-interval-ms', '1000', '--drain-timeout-ms', '10000',
-      ...(options.extraArgs ?? []),
-    ],
-    { cwd: ROOT, env: { ...process.env, FLEET_MONGODB_URI: mongoUri(), FLEET_DATABASE: options.database }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+    '--import', 'tsx', 'src/cli/main.ts', 'worker',
+    '--uri', uri, '--db', options.database, '--module', 'test/fixtures/fleet-kinds.ts',
+    ...(options.redis === false ? [] : ['--redis', 'redis://127.0.0.1:6379']), '--name', name, '--concurrency', String(options.concurrency ?? 4),
+    '--lease-ms', String(options.leaseMs ?? 2_000), '--lease-grace-ms', String(options.leaseGraceMs ?? 500), '--lock-lifetime-ms', '5000',
+    '--poll-ms', '1000', '--sweep-interval-ms', '1000', '--drain-timeout-ms', '10000',
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(command[0] as string, command.slice(1), {
+    cwd: ROOT,
+    env: { ...process.env, FLEET_MONGODB_URI: uri, FLEET_DATABASE: options.database },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const worker: FleetWorker = {
     name,
     process: child,
