@@ -3,14 +3,12 @@
  * `--help`, numbers are parsed strictly with ranges, and every value reaches the command it
  * belongs to already checked. What a command does lives in its own module, loaded on use.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-status.js';
 import { procMachineToDot, procMachineToJson, procMachineToMermaid } from '../../machines/diagram.js';
 import type { JsonValue } from '../define-kind.js';
 import { redactUri } from '../redact.js';
+import { packageVersion } from '../version.js';
 import { createLogger, type Logger, type LogLevel } from '../runtime/logger.js';
 import {
   addJsonOption,
@@ -36,19 +34,6 @@ export interface CliIo {
 
 /** Sets the exit code a command ends with. */
 type Finish = (code: number) => void;
-
-/** procstate's version, from the package.json above this file (src/cli in the repository, dist/src/cli in the package). */
-function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === 'procstate' && typeof manifest.version === 'string') return manifest.version;
-    } catch {
-      // No package.json here; look further up.
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
-}
 
 interface GlobalOptions {
   readonly logFormat: 'text' | 'json';

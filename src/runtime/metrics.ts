@@ -280,7 +280,7 @@ export class RuntimeMetrics {
         if (!isMissing(error)) this.#warn('@opentelemetry/api could not be loaded; metrics are kept in memory only', { error: errorText(error) });
         return;
       }
-      const version = await packageVersion();
+      const version = packageVersion();
       const failed = (error: unknown) => this.#warn('an OpenTelemetry instrument failed; its metric is kept in memory only from now on', { error: errorText(error) });
       try {
         const meter = api.metrics.getMeter('procstate', version);
