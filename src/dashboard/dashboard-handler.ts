@@ -20,6 +20,7 @@ import { PROCESS_STATUSES, type ProcessStatus } from '../../machines/process-sta
 import type { ProcStore } from '../../persistence/proc-store.js';
 import type { JsonValue } from '../define-kind.js';
 import type { ProcRuntime } from '../runtime/proc-runtime.js';
+import { positive } from '../runtime/texts.js';
 import { assertProcId } from '../../persistence/validate.js';
 import { DashboardData, type DashboardKind, type ListQuery } from './dashboard-data.js';
 import { LiveFeed } from './live-feed.js';
@@ -322,12 +323,6 @@ async function readJsonBody(request: IncomingMessage): Promise<Record<string, un
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number of milliseconds, got ${String(value)}.`);
-  return value;
 }
 
 function send(response: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
