@@ -9,14 +9,16 @@ import type { Db } from 'mongodb';
 import { InvalidArgumentError } from '../../machines/errors.js';
 import { DEFAULT_LEDGER_SUFFIX } from '../../persistence/mongodb/mongo-proc-store.js';
 import { KIND_PATTERN } from '../../persistence/validate.js';
-import { createDashboardHandler, type DashboardHandler } from '../dashboard/dashboard-handler.js';
+import type { ProcStore } from '../../persistence/proc-store.js';
+import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
 import type { DashboardKind } from '../dashboard/dashboard-data.js';
 import { serveDashboard, type DashboardServer } from '../dashboard/serve-dashboard.js';
 import { redactUri } from '../redact.js';
 import type { RuntimeLogger } from '../runtime/logger.js';
+import type { ProcRuntime } from '../runtime/proc-runtime.js';
 import { connectClient, databaseFromUri } from './connect.js';
 import { assertCollectionsExist, placesOf, storeForKinds, type KindPlace } from './kind-store.js';
-import { loadModule } from './kinds-module.js';
+import { loadModule, type ProcstateModule } from './kinds-module.js';
 import { UsageError } from './options.js';
 
 /** Options of {@link runDashboard}. */
@@ -61,50 +63,85 @@ async function discoverKinds(db: Db): Promise<KindPlace[]> {
     .map((collection) => ({ name: collection, collection }));
 }
 
-/** Serves the dashboard until `stopped` resolves; says where on `say`. */
-export async function runDashboard(options: DashboardCommandOptions, say: (line: string) => void, logger: RuntimeLogger, stopped: Promise<unknown>): Promise<void> {
-  const module = options.modulePath === undefined ? undefined : await loadModule(options.modulePath);
-  const token = options.tokenFile === undefined ? undefined : await readToken(options.tokenFile);
-  if (token !== undefined && module === undefined) throw new UsageError('--token-file needs --module FILE: actions go through a runtime on the kinds.');
+/** What the dashboard reads (and with a token acts through), and how to let go of it. */
+interface DashboardSource {
+  readonly databaseName: string;
+  readonly kinds: readonly DashboardKind[];
+  readonly reads: { readonly runtime: ProcRuntime } | { readonly store: ProcStore };
+  close(): Promise<void>;
+}
+
+/**
+ * With a token: one runtime on the module's kinds (it only produces jobs). Without: a store on
+ * the module's kinds, or on the kinds found from their ledgers. Collections that do not exist
+ * are an error either way.
+ */
+async function openSource(options: DashboardCommandOptions, module: ProcstateModule | undefined, token: string | undefined, logger: RuntimeLogger): Promise<DashboardSource> {
+  const hint = 'pass --db, or a --module whose `collections` name them.';
+  if (token !== undefined && module !== undefined) {
+    const { openMongoRuntime } = await import('./mongo-runtime.js');
+    const open = await openMongoRuntime({
+      uri: options.uri,
+      module,
+      database: options.database,
+      serverTimeoutMs: options.serverTimeoutMs,
+      work: false,
+      sweepIntervalMs: 0,
+      mustExist: { collections: placesOf(module).map((place) => place.collection), hint },
+      logger,
+    });
+    try {
+      await open.runtime.start();
+    } catch (error) {
+      await open.close(0);
+      throw error;
+    }
+    return { databaseName: open.databaseName, kinds: module.kinds, reads: { runtime: open.runtime }, close: () => open.close(5_000) };
+  }
   const client = await connectClient(options.uri, options.serverTimeoutMs);
-  const closing: Array<() => Promise<void>> = [() => client.close()];
-  let handler: DashboardHandler | undefined;
-  let server: DashboardServer | undefined;
   try {
     const databaseName = options.database ?? databaseFromUri(options.uri) ?? module?.database ?? 'procstate';
     const db = client.db(databaseName);
-    let kinds: readonly DashboardKind[];
     let places: KindPlace[];
     if (module === undefined) {
       places = await discoverKinds(db);
       if (places.length === 0) {
         throw new InvalidArgumentError(`database ${JSON.stringify(databaseName)} holds no procstate kinds (no collection with a ledger beside it); pass --db, or --module FILE with the kinds.`);
       }
-      kinds = places.map((place) => ({ name: place.name }));
     } else {
       places = placesOf(module);
-      await assertCollectionsExist(db, places.map((place) => place.collection), 'pass --db, or a --module whose `collections` name them.');
-      kinds = module.kinds;
+      await assertCollectionsExist(db, places.map((place) => place.collection), hint);
     }
-    const common = { kinds, refreshMs: options.refreshMs, stuckAfterMs: options.stuckAfterMs, onError: (error: unknown) => logger.error('a dashboard read failed', { error }) };
-    if (token !== undefined && module !== undefined) {
-      const { openMongoRuntime } = await import('./mongo-runtime.js');
-      await client.close();
-      closing.length = 0;
-      const open = await openMongoRuntime({ uri: options.uri, module, database: databaseName, serverTimeoutMs: options.serverTimeoutMs, work: false, sweepIntervalMs: 0, logger });
-      closing.push(() => open.close(5_000));
-      await open.runtime.start();
-      handler = createDashboardHandler({ ...common, runtime: open.runtime, token });
-    } else {
-      handler = createDashboardHandler({ ...common, store: storeForKinds(db, places) });
+    const kinds = module?.kinds ?? places.map((place) => ({ name: place.name }));
+    return { databaseName, kinds, reads: { store: storeForKinds(db, places) }, close: () => client.close() };
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
+
+/** Serves the dashboard until `stopped` resolves; says where on `say`. */
+export async function runDashboard(options: DashboardCommandOptions, say: (line: string) => void, logger: RuntimeLogger, stopped: Promise<unknown>): Promise<void> {
+  const module = options.modulePath === undefined ? undefined : await loadModule(options.modulePath);
+  const token = options.tokenFile === undefined ? undefined : await readToken(options.tokenFile);
+  if (token !== undefined && module === undefined) throw new UsageError('--token-file needs --module FILE: actions go through a runtime on the kinds.');
+  const source = await openSource(options, module, token, logger);
+  let server: DashboardServer | undefined;
+  try {
+    const { databaseName, kinds } = source;
+    const handler = createDashboardHandler({ ...source.reads, kinds, token, refreshMs: options.refreshMs, stuckAfterMs: options.stuckAfterMs, onError: (error: unknown) => logger.error('a dashboard read failed', { error }) });
+    try {
+      server = await serveDashboard(handler, { port: options.port, host: options.host });
+    } catch (error) {
+      handler.close();
+      throw error;
     }
-    server = await serveDashboard(handler, { port: options.port, host: options.host });
     const mode = token === undefined ? 'read-only (no --token-file)' : 'actions with the token';
     say(options.json ? JSON.stringify({ url: server.url, database: databaseName, kinds: kinds.map((kind) => kind.name), actions: token !== undefined }) : `procstate dashboard on ${server.url} — ${kinds.map((kind) => kind.name).join(', ')} in ${databaseName} at ${redactUri(options.uri)}, ${mode}${module === undefined ? '; without --module kinds are named by their collections and children are not linked' : ''}`);
     await stopped;
   } finally {
+    // Closing the server closes the handler too.
     await server?.close();
-    handler?.close();
-    for (const close of closing) await close();
+    await source.close();
   }
 }
