@@ -239,14 +239,8 @@ function textOrNull(value: unknown): string | null {
 }
 
 function processingRow(kind: string, document: StoredDocument): ProcessingRow {
-  return {
-    kind,
-    id: document._id,
-    status: document['process_status'] as ProcessStatus,
-    process: textOrNull(document['current_process']),
-    step: textOrNull(document['current_process_step']),
-    since: sinceOf(document),
-  };
+  const { message: _message, ...row } = listRow(document);
+  return { kind, ...row };
 }
 
 function listRow(document: StoredDocument): ListRow {

@@ -140,15 +140,20 @@
       { class: 'card', 'data-kind': kind.name },
       el('div', {}, el('a', { href: listHref(kind.name), text: kind.name, class: 'kind-name' }), kind.parent ? el('span', { class: 'muted', text: ` · child of ${kind.parent}` }) : null, el('span', { class: 'muted', text: ` · ${kind.total} procs` })),
       bar,
-      el(
-        'div',
-        { class: 'counts' },
-        meta.statuses.map((status) => {
-          const cell = el('a', { class: 'count', href: listHref(kind.name, { status }), 'data-count': `${kind.name}:${status}` }, el('b', { text: kind.counts[status] }), el('small', { text: status }));
-          cell.style.borderLeftColor = `var(--${status})`;
-          return cell;
-        }),
-      ),
+      countCells(kind.name, kind.counts, {}),
+    );
+  }
+
+  // A kind's procs by status, each number linking to the list of those procs (under `filters`).
+  function countCells(kind, counts, filters) {
+    return el(
+      'div',
+      { class: 'counts' },
+      meta.statuses.map((status) => {
+        const cell = el('a', { class: 'count', href: listHref(kind, { ...filters, status }), 'data-count': `${kind}:${status}` }, el('b', { text: counts[status] }), el('small', { text: status }));
+        cell.style.borderLeftColor = `var(--${status})`;
+        return cell;
+      }),
     );
   }
 
@@ -309,15 +314,7 @@
       'section',
       { class: 'card', 'data-children': child.kind },
       el('a', { href: listHref(child.kind, { parent: parentId }), text: child.kind }),
-      el(
-        'div',
-        { class: 'counts' },
-        meta.statuses.map((status) => {
-          const cell = el('a', { class: 'count', href: listHref(child.kind, { parent: parentId, status }), 'data-count': `${child.kind}:${status}` }, el('b', { text: child.counts[status] }), el('small', { text: status }));
-          cell.style.borderLeftColor = `var(--${status})`;
-          return cell;
-        }),
-      ),
+      countCells(child.kind, child.counts, { parent: parentId }),
     );
   }
 
