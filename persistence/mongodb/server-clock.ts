@@ -34,17 +34,13 @@ export interface ClockSample {
 
 /** The server's clock, estimated from this process. Start it with {@link ServerClock.start}. */
 export class ServerClock {
-  readonly #db: Db;
   readonly #localClock: () => number;
-  readonly #samples: number;
   #sample: ClockSample;
   #timer: NodeJS.Timeout | undefined;
 
-  private constructor(db: Db, sample: ClockSample, localClock: () => number, samples: number) {
-    this.#db = db;
+  private constructor(sample: ClockSample, localClock: () => number) {
     this.#sample = sample;
     this.#localClock = localClock;
-    this.#samples = samples;
   }
 
   /**
@@ -58,7 +54,7 @@ export class ServerClock {
     if (!Number.isSafeInteger(refreshMs) || refreshMs < 1_000) throw new InvalidArgumentError(`refreshMs must be a whole number of at least 1000, got ${String(refreshMs)}.`);
     if (!Number.isSafeInteger(samples) || samples < 1 || samples > 20) throw new InvalidArgumentError(`samples must be a whole number from 1 to 20, got ${String(samples)}.`);
     const localClock = options.localClock ?? Date.now;
-    const clock = new ServerClock(db, await sampleClock(db, localClock, samples), localClock, samples);
+    const clock = new ServerClock(await sampleClock(db, localClock, samples), localClock);
     clock.#timer = setInterval(() => {
       sampleClock(db, localClock, samples).then(
         (sample) => {
@@ -76,12 +72,6 @@ export class ServerClock {
 
   /** The last estimate: the offset and how far off it may be. */
   get sample(): ClockSample {
-    return this.#sample;
-  }
-
-  /** Samples again now (e.g. after a reconnect). */
-  async refresh(): Promise<ClockSample> {
-    this.#sample = await sampleClock(this.#db, this.#localClock, this.#samples);
     return this.#sample;
   }
 
