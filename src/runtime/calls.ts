@@ -219,12 +219,9 @@ export class Calls {
     const prepared = await Promise.all(
       items.map(async (item) => {
         if (typeof item !== 'object' || item === null) throw new InvalidArgumentError('Each child must be an object with an `id` and a `process`.');
-        assertProcId(item.id);
-        if (item.fields !== undefined) assertUserFields(item.fields);
+        // The same checks and fields as a creation of the child on its own.
+        const { ref, init } = await this.#prepareCreate(child.name, { id: item.id, fields: item.fields, parent: parent.id });
         const call = await this.newCall(child.name, this.#registry.workerProcess(child.name, item.process), item.args);
-        const ref = { kind: child.name, id: item.id };
-        const init = { ...structuredClone(item.fields ?? {}), [child.parentKey]: parent.id };
-        await this.#checkFields(ref, init);
         return { ref, parent, init, call };
       }),
     );
