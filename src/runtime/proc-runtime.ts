@@ -175,7 +175,7 @@ export class Runtime {
     this.#closed = true;
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    await this.#parts.sweep.settled();
+    await this.#parts.sweep.stop();
     const still = await this.#parts.scheduler.drain(options.drainTimeoutMs ?? 30_000);
     if (still > 0 || this.#parts.runs.size > 0) this.#parts.runs.shutdownAll();
     this.#parts.notices.stop();

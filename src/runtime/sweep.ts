@@ -68,6 +68,7 @@ export class Sweep {
   readonly #repairedUntil = new Map<string, number>();
   #lastRepair = Number.NEGATIVE_INFINITY;
   #sweeping: Promise<SweepReport> | undefined;
+  #stopping = false;
 
   constructor(options: SweepOptions) {
     this.#options = options;
@@ -82,8 +83,13 @@ export class Sweep {
     return this.#sweeping;
   }
 
-  /** Resolves once no pass is in progress. */
-  async settled(): Promise<void> {
+  /**
+   * Stops the pass in progress at its next proc, and resolves once it has. A pass is a repair
+   * that any later pass (of any runtime) does again, so stopping it part-way loses nothing; a
+   * runtime that closes must not wait for a whole pass over a slow database.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
     await this.#sweeping?.catch(() => undefined);
   }
 
@@ -96,6 +102,7 @@ export class Sweep {
     let queued: Promise<ReadonlySet<string> | undefined> | undefined;
     const queuedRuns = () => (queued ??= this.#options.scheduler.queuedRuns());
     for (const kind of registry.names()) {
+      if (this.#stopping) return report;
       if (repairDue) await this.#repairRecent(kind, now, report);
       await this.#eachHint(kind, ProcessStatus.RUNNING, report, (hint) => this.#running(hint, report));
       await this.#eachHint(kind, ProcessStatus.PENDING, report, (hint) => this.#pending(hint, report, queuedRuns));
@@ -142,8 +149,10 @@ export class Sweep {
   async #eachHint(kind: string, status: ProcessStatus, report: MutableReport, visit: (hint: StoredProc) => Promise<void>): Promise<void> {
     let afterId: string | undefined;
     for (;;) {
+      if (this.#stopping) return;
       const documents = await this.#options.store.findByStatus(kind, [status], { limit: SWEEP_PAGE, afterId });
       for (const document of documents) {
+        if (this.#stopping) return;
         const hint = hintOf({ kind, id: document._id }, document);
         if (hint === undefined) {
           report.corrupt += 1;

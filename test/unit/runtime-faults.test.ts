@@ -596,3 +596,42 @@ describe('many writers on one proc', () => {
     expect((await runtimes[1]?.get('job', id))?.queue).toHaveLength(39);
   });
 });
+
+describe('closing while a sweep runs', () => {
+  it('stops the sweep at its next step instead of waiting for the whole pass over a slow store', async () => {
+    const store = new MemoryProcStore();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const listings: string[] = [];
+    let listed: () => void = () => undefined;
+    const firstListing = new Promise<void>((resolve) => {
+      listed = resolve;
+    });
+    const slow = new Proxy(store, {
+      get(target, property) {
+        if (property === 'findByStatus') {
+          return async (...args: Parameters<MemoryProcStore['findByStatus']>) => {
+            listings.push(`${args[0]}:${args[1].join()}`);
+            listed();
+            await gate;
+            return target.findByStatus(...args);
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const kind = defineKind({ name: 'upload', processes: { process_upload: { run: () => undefined } } });
+    const runtime = createProcRuntime({ kinds: [kind], store: slow, sweepIntervalMs: 0, repairIntervalMs: 3_600_000, logger: { warn: () => undefined, error: () => undefined } });
+    await runtime.start();
+    const sweeping = runtime.sweep();
+    await firstListing;
+    const closing = runtime.close();
+    release();
+    await Promise.all([sweeping, closing]);
+    // The pass would list RUNNING, PENDING and WAITING_FOR_RESULT; it stopped after the first.
+    expect(listings).toEqual(['upload:RUNNING']);
+  });
+});
