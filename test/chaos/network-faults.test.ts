@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import type { Db } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replayLedger } from '../../src/index.js';
-import { expectCleanFleetRun, startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
+import { alive, expectCleanFleetRun, startProducer, startWorker, until, type FleetWorker } from '../helpers/fleet.js';
 import { mongoUri, useTestDatabase } from '../helpers/mongo.js';
 import { cut, heal, impair, makeHosts, netnsUnavailable, type TestHost } from '../helpers/netns.js';
 import { watched } from '../helpers/watchdog.js';
@@ -128,7 +128,8 @@ async function runScenario(name: string, scenario: Scenario): Promise<{ counts: 
   const result = { counts, workerLost: lostRuns.size, staleWrites, figures, records: histories.flat().map((record) => ({ at: record.at, worker: record.worker })) };
   record(`network-${name}`, { entries: ENTRIES, leaseMs: scenario.leaseMs, leaseGraceMs: scenario.leaseGraceMs, ...figures, workerLost: lostRuns.size, staleWrites, ...counts });
   for (const worker of workers) worker.process.kill('SIGTERM');
-  await watched('the workers to drain and exit on SIGTERM', mongoUri(), 60_000, Promise.all(workers.map((worker) => worker.exited)));
+  // Polled with the workers' logs at hand: a worker that does not exit shows where it stopped.
+  await until('the workers to drain and exit on SIGTERM', () => workers.every((worker) => !alive(worker)), 60_000, workers);
   await producer.close();
   await remove();
   return result;
