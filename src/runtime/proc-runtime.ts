@@ -51,7 +51,10 @@ export interface ProcRuntime<K extends AnyKinds = any> {
    * on every metric recorded is mirrored into OpenTelemetry, when `@opentelemetry/api` is installed.
    */
   start(): Promise<void>;
-  /** Stops the sweep, drains the scheduler for up to `drainTimeoutMs`, then aborts runs still going. */
+  /**
+   * Stops the sweep, drains the scheduler, then aborts runs still going; the sweep's last step and
+   * the drain together take at most `drainTimeoutMs` (default 30 s).
+   */
   close(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
   /** Creates a proc in READY. @throws ProcAlreadyExistsError, UnknownKindError, InvalidArgumentError */
   create<N extends KindNameOf<K>>(kind: N, id: string, options?: CreateOptions<NewFieldsOf<KindOf<K, N>>>): Promise<ProcSnapshot>;
@@ -175,8 +178,14 @@ export class Runtime {
     this.#closed = true;
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    await this.#parts.sweep.stop();
-    const still = await this.#parts.scheduler.drain(options.drainTimeoutMs ?? 30_000);
+    const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    const deadline = Date.now() + drainTimeoutMs;
+    // The sweep stops at its next proc, but the step it is in may wait on a connection that is
+    // cut off (no reset, no socket timeout): the drain timeout bounds that wait too.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#parts.sweep.stop(), new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
+    clearTimeout(timer);
+    const still = await this.#parts.scheduler.drain(Math.max(0, deadline - Date.now()));
     if (still > 0 || this.#parts.runs.size > 0) this.#parts.runs.shutdownAll();
     this.#parts.notices.stop();
   }

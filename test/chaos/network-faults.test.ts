@@ -20,12 +20,7 @@ import { record, scale } from './scale.js';
 
 const database = useTestDatabase();
 const ENTRIES = scale(100, 500);
-// Only in the full chaos run (`npm run test:chaos`) for now: in two CI runs out of five, the
-// worker on the slow link did not exit within 60 s of SIGTERM (it logged "draining" and never
-// "stopped"), and once a worker of the next scenario could not connect through its relay. Both
-// are open bugs (see the note on issue 13), not waits to raise.
-const FULL_ONLY = process.env['CHAOS_SCALE'] === 'full' ? undefined : 'the network faults run only with CHAOS_SCALE=full (npm run test:chaos) until the slow-link drain hang is fixed';
-const unavailable = FULL_ONLY ?? netnsUnavailable();
+const unavailable = netnsUnavailable();
 const faketime = (() => {
   try {
     execFileSync('faketime', ['-f', '+0s', 'true'], { stdio: 'ignore' });

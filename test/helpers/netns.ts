@@ -46,10 +46,15 @@ export function netnsUnavailable(): string | undefined {
   }
 }
 
+let nextSubnet = 16 + Math.floor(Math.random() * 64);
+
 /** Makes `count` hosts whose relays forward to the database at `databasePort` on 127.0.0.1. */
 export async function makeHosts(count: number, databasePort: number, query: string): Promise<TestHosts> {
   const tag = randomBytes(2).toString('hex');
-  const base = 16 + Math.floor(Math.random() * 200);
+  // Subnets never reused in one test process: the hosts of a scenario that failed stay until the
+  // file's cleanup, and a second link on the same subnet would take their traffic.
+  const base = nextSubnet;
+  nextSubnet += count;
   const hosts: TestHost[] = [];
   const relays: Relay[] = [];
   const remove = async () => {
@@ -123,24 +128,45 @@ const RETRANSMISSION_MS = 1_000;
 async function relay(address: string, port: number): Promise<Relay> {
   const state: Relay = { server: undefined as unknown as Server, sockets: new Set<Socket>(), impairment: undefined };
   const forward = (from: Socket, to: Socket) => {
-    let due = 0;
+    // One queue per direction, written strictly in order: a timer per chunk would not do, since
+    // Node fires timers due in the same millisecond in no set order, and a reordered TCP stream
+    // is a corrupt wire protocol message that a reader waits on forever.
+    const queue: Array<{ readonly due: number; readonly chunk: Buffer | 'end' }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      while (queue.length > 0 && (queue[0] as { due: number }).due <= Date.now()) {
+        const { chunk } = queue.shift() as { chunk: Buffer | 'end' };
+        if (chunk === 'end') to.end();
+        else to.write(chunk);
+      }
+      if (queue.length > 0) timer = setTimeout(flush, (queue[0] as { due: number }).due - Date.now());
+    };
+    const send = (chunk: Buffer | 'end', delay: number) => {
+      // Never before the chunk ahead of it: a link delays, it does not reorder.
+      const due = Math.max(queue.at(-1)?.due ?? 0, Date.now() + delay);
+      queue.push({ due, chunk });
+      if (timer === undefined) timer = setTimeout(flush, due - Date.now());
+    };
     from.on('data', (chunk: Buffer) => {
       const impairment = state.impairment;
-      if (impairment === undefined) {
+      if (impairment === undefined && queue.length === 0) {
         to.write(chunk);
         return;
       }
+      if (impairment === undefined) {
+        send(chunk, 0);
+        return;
+      }
       const lost = Math.random() * 100 < impairment.lossPercent;
-      const delay = impairment.delayMs + (Math.random() * 2 - 1) * impairment.jitterMs + (lost ? RETRANSMISSION_MS : 0);
-      due = Math.max(due, Date.now() + delay);
-      setTimeout(() => to.write(chunk), due - Date.now());
+      send(chunk, impairment.delayMs + (Math.random() * 2 - 1) * impairment.jitterMs + (lost ? RETRANSMISSION_MS : 0));
     });
     // A close is passed on after the data before it, as a link would.
     from.on('end', () => {
-      const wait = Math.max(0, due - Date.now());
-      if (wait === 0) to.end();
-      else setTimeout(() => to.end(), wait);
+      if (queue.length === 0) to.end();
+      else send('end', 0);
     });
+    from.on('close', () => clearTimeout(timer));
   };
   const server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port });

@@ -634,4 +634,33 @@ describe('closing while a sweep runs', () => {
     // The pass would list RUNNING, PENDING and WAITING_FOR_RESULT; it stopped after the first.
     expect(listings).toEqual(['upload:RUNNING']);
   });
+
+  it('does not wait past the drain timeout for a sweep step whose store call never returns', async () => {
+    const store = new MemoryProcStore();
+    const never = new Promise<never>(() => undefined);
+    let listed: () => void = () => undefined;
+    const firstListing = new Promise<void>((resolve) => {
+      listed = resolve;
+    });
+    // A connection cut off with no reset: the call neither answers nor fails.
+    const hung = new Proxy(store, {
+      get(target, property) {
+        if (property === 'findByStatus') {
+          return () => {
+            listed();
+            return never;
+          };
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const kind = defineKind({ name: 'upload', processes: { process_upload: { run: () => undefined } } });
+    const runtime = createProcRuntime({ kinds: [kind], store: hung, sweepIntervalMs: 0, repairIntervalMs: 3_600_000, logger: { warn: () => undefined, error: () => undefined } });
+    await runtime.start();
+    void runtime.sweep();
+    await firstListing;
+    const closed = await Promise.race([runtime.close({ drainTimeoutMs: 50 }).then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still closing'), 5_000))]);
+    expect(closed).toBe('closed');
+  });
 });
