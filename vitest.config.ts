@@ -1,4 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// The examples in docs/ import the package by its name, as a user does; here it is the source.
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const packageNames = Object.entries({
+  procstate: './src/index.ts',
+  'procstate/machines': './machines/index.ts',
+  'procstate/persistence': './persistence/index.ts',
+  'procstate/persistence/mongodb': './persistence/mongodb/index.ts',
+  'procstate/agenda': './src/agenda/index.ts',
+  'procstate/dashboard': './src/dashboard/index.ts',
+  'procstate/testing': './src/testing/index.ts',
+}).map(([name, path]) => ({ find: new RegExp(`^${name}$`), replacement: source(path) }));
 
 // Four projects: `unit` and `property` need nothing; `integration` and `chaos` need a MongoDB-protocol
 // server (MONGODB_URI; `npm test` starts FerretDB when it is unset) and run their files one at a
@@ -8,13 +21,16 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias: packageNames },
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/contract/memory-*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'docs/examples/*.test.ts'],
+          exclude: ['docs/examples/*-mongodb.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
       {
+        resolve: { alias: packageNames },
         test: {
           name: 'property',
           include: ['test/property/**/*.test.ts'],
@@ -24,9 +40,10 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: packageNames },
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'docs/examples/*-mongodb.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
           sequence: { groupOrder: 1 },
           fileParallelism: false,
@@ -35,6 +52,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: packageNames },
         test: {
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],

@@ -37,6 +37,7 @@ export const ErrorCode = Object.freeze({
   DISPATCH_FAILED: 'DISPATCH_FAILED',
   PERSISTENCE_FAILURE: 'PERSISTENCE_FAILURE',
   MIGRATION_LOCKED: 'MIGRATION_LOCKED',
+  INVARIANT_VIOLATED: 'INVARIANT_VIOLATED',
   MISSING_PEER: 'MISSING_PEER',
 } as const);
 
@@ -337,6 +338,21 @@ export class MigrationLockedError extends ProcstateRuntimeError {
     readonly heartbeatAt: Date,
   ) {
     super(`another migration run (${owner}) holds the lock; it was last seen at ${heartbeatAt.toISOString()}`);
+  }
+}
+
+/**
+ * A property test of kinds (`procstate/testing`) found the runtime's guarantees broken after a
+ * step: each violation names the proc and what is wrong. fast-check then shrinks the sequence.
+ */
+export class InvariantViolationError extends ProcstateRuntimeError {
+  override readonly name = 'InvariantViolationError';
+  readonly code = ErrorCode.INVARIANT_VIOLATED;
+  constructor(
+    readonly violations: readonly string[],
+    readonly after: string,
+  ) {
+    super(`after ${after}: ${violations.join('; ')}`);
   }
 }
 

@@ -17,7 +17,8 @@
  * Non-goals: no transactions, no query language, no change streams. A store never opens or
  * owns a client; it is given its collections (or maps) and uses them.
  *
- * Every adapter must pass the contract suite in `test/contract/proc-store.contract.ts`.
+ * Every adapter must pass the store contract, `describeProcStoreContract` of `procstate/testing`
+ * (docs/testing.md).
  */
 import type { PersistenceError } from '../machines/errors.js';
 import type { ProcRef } from '../machines/proc-context.js';

@@ -75,6 +75,7 @@ export {
   PersistenceError,
   DispatchError,
   MigrationLockedError,
+  InvariantViolationError,
   MissingPeerError,
   ProcessFailure,
   SoftTimeLimitExceeded,

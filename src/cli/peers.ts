@@ -3,7 +3,7 @@
  * one is a {@link MissingPeerError} naming the package to install, never the loader's raw
  * "Cannot find package" text.
  */
-import { MissingPeerError } from '../../machines/errors.js';
+import { importOptionalPeer } from '../peer-import.js';
 
 /** The optional peers, each with what needs it. */
 const PEERS = Object.freeze({
@@ -17,23 +17,12 @@ const PEERS = Object.freeze({
 /** One of the optional peers. */
 export type PeerName = keyof typeof PEERS;
 
-function isMissing(error: unknown, name: string): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && typeof message === 'string' && message.includes(`'${name}`);
-}
-
 /**
  * Imports a peer.
  * @throws MissingPeerError when it is not installed
  */
-export async function importPeer<T>(name: PeerName, neededFor: string = PEERS[name]): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch (error) {
-    if (isMissing(error, name)) throw new MissingPeerError(name, neededFor, { cause: error });
-    throw error;
-  }
+export function importPeer<T>(name: PeerName, neededFor: string = PEERS[name]): Promise<T> {
+  return importOptionalPeer<T>(name, neededFor);
 }
 
 /**

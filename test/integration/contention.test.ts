@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MongoProcStore } from '../../persistence/mongodb/index.js';
 import { ProcLedger } from '../../persistence/index.js';
 import { createProcRuntime, defineKind, type ProcRuntime } from '../../src/index.js';
-import { ManualScheduler } from '../helpers/manual-scheduler.js';
+import { ControlledScheduler } from '../../src/testing/index.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
@@ -28,15 +28,15 @@ describe('contention on a real MongoDB-protocol server', () => {
       },
     });
     const runtimes: ProcRuntime[] = [];
-    const schedulers: ManualScheduler[] = [];
+    // One queue, eight workers on it: every job can be handed to all of them at once.
+    const queue = new ControlledScheduler();
     for (let index = 0; index < 8; index += 1) {
-      const scheduler = new ManualScheduler();
+      const scheduler = index === 0 ? queue : queue.worker();
       const store = new MongoProcStore({ db: database.db, kinds: { proc: 'contended' } });
       if (index === 0) await store.ensureIndexes();
       const runtime = createProcRuntime({ kinds: [kind], store, scheduler, worker: `w${index}`, sweepIntervalMs: 0, logger: quiet });
       await runtime.start();
       runtimes.push(runtime);
-      schedulers.push(scheduler);
     }
     const ids = Array.from({ length: 6 }, (_, index) => `p${index}`);
     for (const id of ids) await (runtimes[0] as ProcRuntime).create('proc', id);
@@ -49,20 +49,14 @@ describe('contention on a real MongoDB-protocol server', () => {
         ),
       );
       // Every dispatched job is delivered to every runtime at once.
-      const jobs = schedulers.flatMap((scheduler) => scheduler.jobs.filter((job) => job.deliveries === 0));
-      await Promise.all(jobs.flatMap((job) => runtimes.map((runtime) => {
-        job.deliveries += 1;
-        return runtime.handleJob(job.job, { jobId: job.jobId });
-      })));
+      const jobs = queue.undelivered;
+      await Promise.all(jobs.flatMap((job) => runtimes.map((_, worker) => queue.deliver(job, { worker }))));
     }
     // Drain whatever the last round promoted from the queues.
     for (let pass = 0; pass < 50; pass += 1) {
-      const jobs = schedulers.flatMap((scheduler) => scheduler.jobs.filter((job) => job.deliveries === 0));
+      const jobs = queue.undelivered;
       if (jobs.length === 0) break;
-      await Promise.all(jobs.flatMap((job) => runtimes.slice(0, 3).map((runtime) => {
-        job.deliveries += 1;
-        return runtime.handleJob(job.job, { jobId: job.jobId });
-      })));
+      await Promise.all(jobs.flatMap((job) => [0, 1, 2].map((worker) => queue.deliver(job, { worker }))));
     }
 
     const ledger = new ProcLedger(new MongoProcStore({ db: database.db, kinds: { proc: 'contended' } }));

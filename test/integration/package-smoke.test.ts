@@ -1,9 +1,11 @@
 /**
  * The package as a user installs it: `npm pack`, then the tarball installed into fresh consumer
- * projects, once with the peers a user of MongoDB and Agenda installs (no ioredis, no
- * @statelyai/inspect) and once with no optional peer at all. Every CLI command runs from
- * there against the test server, the README's two code samples run and type-check with
- * `skipLibCheck: false`, and a missing peer is named with the command to install it.
+ * projects: once with the peers a user of MongoDB and Agenda installs, and the test tools (no
+ * ioredis, no @statelyai/inspect); once with no optional peer at all; once with fast-check and
+ * vitest only. Every CLI command runs from there against the test server, the README's two code
+ * samples run and type-check with `skipLibCheck: false`, the docs' testing examples and the
+ * contract suites run with the installed vitest, and a missing peer is named with the command
+ * to install it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,13 +100,15 @@ await client.close();
 let tarball = '';
 let withPeers = '';
 let bare = '';
+let testing = '';
 
 beforeAll(async () => {
   const { stdout } = await run('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: ROOT, timeout: 300_000 });
   tarball = join(work, stdout.trim().split('\n').at(-1) as string);
-  [withPeers, bare] = await Promise.all([
-    consumer('with-peers', tarball, ['mongodb', 'agenda', '@agendajs/mongo-backend', '@types/node']),
+  [withPeers, bare, testing] = await Promise.all([
+    consumer('with-peers', tarball, ['mongodb', 'agenda', '@agendajs/mongo-backend', 'fast-check', 'vitest', '@types/node']),
     consumer('bare', tarball, ['@types/node']),
+    consumer('testing', tarball, ['fast-check', 'vitest', '@types/node']),
   ]);
   for (const dir of [withPeers, bare]) writeFileSync(join(dir, 'kinds.mjs'), KINDS);
   writeFileSync(join(withPeers, 'create.mjs'), CREATE);
@@ -114,12 +118,28 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('the packed package, installed with mongodb and agenda only', () => {
+/** Runs vitest, as installed in `dir`, on the given test files. */
+async function vitest(dir: string, files: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return run(join(dir, 'node_modules', '.bin', 'vitest'), ['run', '--reporter', 'verbose', ...files], { cwd: dir, timeout: 300_000, env: { ...process.env, ...env, NO_COLOR: '1' } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+}
+
+/** Copies docs/examples files into a consumer, as a user copies them from docs/testing.md. */
+function copyExamples(dir: string, files: readonly string[]): void {
+  for (const file of files) writeFileSync(join(dir, file), readFileSync(join(ROOT, 'docs', 'examples', file), 'utf8'));
+}
+
+describe('the packed package, installed with mongodb, agenda and the test tools (no ioredis, no inspector)', () => {
   it('ships no test, bench or source file, and the docs examples import from procstate', () => {
     const listing = readdirSync(join(withPeers, 'node_modules', 'procstate'));
     expect(listing.sort()).toEqual(['README.md', 'dist', 'docs', 'package.json'].sort());
+    // An example may import a sibling example (`./testing-kinds.js`: the user copies both), never the source.
     for (const file of readdirSync(join(withPeers, 'node_modules', 'procstate', 'docs', 'examples'))) {
-      expect(readFileSync(join(withPeers, 'node_modules', 'procstate', 'docs', 'examples', file), 'utf8'), file).not.toMatch(/from '\.\.?\//);
+      const text = readFileSync(join(withPeers, 'node_modules', 'procstate', 'docs', 'examples', file), 'utf8');
+      expect(text, file).not.toMatch(/from '\.\.\//);
+      for (const [, sibling] of text.matchAll(/from '\.\/([^']+)\.js'/g)) expect(readdirSync(join(withPeers, 'node_modules', 'procstate', 'docs', 'examples')), file).toContain(`${sibling}.ts`);
     }
   });
 
@@ -210,6 +230,12 @@ describe('the packed package, installed with mongodb and agenda only', () => {
     await database.client.db(name).dropDatabase();
     expect(onMongo.stdout.trim().split('\n')).toEqual(['SUCCESS', 'created → process.called → worker.started → run.progressed → run.succeeded']);
   }, 180_000);
+  it('runs the store contract on MongoDB and the scheduler contract on Agenda, from procstate/testing as installed', async () => {
+    copyExamples(withPeers, ['testing-contracts-mongodb.test.ts']);
+    const result = await vitest(withPeers, ['testing-contracts-mongodb.test.ts'], { MONGODB_URI: mongoUri() });
+    expect(result.stdout + result.stderr).toMatch(/Tests {2}36 passed \(36\)/);
+    expect(result.code).toBe(0);
+  }, 300_000);
 });
 
 describe('the packed package, installed with no optional peer', () => {
@@ -230,6 +256,10 @@ describe('the packed package, installed with no optional peer', () => {
       expect(result.code, args[0]).toBe(1);
       expect(result.stderr, args[0]).toContain('needs the package "mongodb", which is not installed: npm install mongodb');
     }
+    writeFileSync(join(bare, 'testing.mjs'), "try { await import('procstate/testing'); } catch (error) { console.log(error.name, error.message); }\n");
+    expect((await run(process.execPath, ['testing.mjs'], { cwd: bare, timeout: 60_000 })).stdout.trim()).toBe(
+      'MissingPeerError procstate/testing (property tests of your kinds) needs the package "fast-check", which is not installed: npm install fast-check',
+    );
     for (const args of [['worker', ...where], ['demo', '--uri', mongoUri()], ['call', 'upload', 'u1', 'process_upload', ...where], ['dashboard', ...where]]) {
       const result = await procstate(bare, args);
       expect(result.code, args[0]).toBe(1);
@@ -277,4 +307,20 @@ describe('the packed package, installed with no optional peer', () => {
     const quick = await run(process.execPath, ['quick-start.mjs'], { cwd: bare, timeout: 60_000 });
     expect(quick.stdout.trim()).toBe('SUCCESS Process process_upload completed successfully');
   }, 120_000);
+});
+
+describe('the packed package, installed with fast-check and vitest only', () => {
+  it("property-tests a user's kinds, controls a race and runs the contract suites, as docs/testing.md shows, and type-checks them", async () => {
+    const files = ['testing-kinds.ts', 'testing-kinds.test.ts', 'testing-race.test.ts', 'testing-contracts.test.ts'];
+    copyExamples(testing, files);
+    const checked = await typecheck(testing, files);
+    expect(checked.stdout + checked.stderr).toBe('');
+    expect(checked.code).toBe(0);
+    const result = await vitest(testing, files.filter((file) => file.endsWith('.test.ts')));
+    expect(result.stdout + result.stderr).toContain('keeps every guarantee, whatever the deliveries, duplicates, drops, crashes and clock');
+    // One scheduler-contract test is for durable schedulers only: skipped for the in-process one.
+    expect(result.stdout + result.stderr).toMatch(/Tests {2}\d+ passed \| 1 skipped \(\d+\)/);
+    expect(result.stdout + result.stderr).not.toMatch(/\d+ failed/);
+    expect(result.code).toBe(0);
+  }, 300_000);
 });

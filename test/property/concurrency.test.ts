@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryProcStore, type ProcStore } from '../../persistence/index.js';
 import { createProcRuntime, defineKind, type ProcRuntime } from '../../src/index.js';
-import { ManualScheduler } from '../helpers/manual-scheduler.js';
+import { ControlledScheduler } from '../../src/testing/index.js';
 
 const quiet = { warn: () => undefined, error: () => undefined };
 
@@ -25,7 +25,7 @@ function scheduledStore(store: MemoryProcStore, s: fc.Scheduler): ProcStore {
 
 interface World {
   runtimes: ProcRuntime[];
-  schedulers: ManualScheduler[];
+  schedulers: ControlledScheduler[];
   store: MemoryProcStore;
   runs: Map<string, number>;
 }
@@ -46,9 +46,9 @@ async function world(s: fc.Scheduler, workers: number): Promise<World> {
     },
   });
   const runtimes: ProcRuntime[] = [];
-  const schedulers: ManualScheduler[] = [];
+  const schedulers: ControlledScheduler[] = [];
   for (let index = 0; index < workers; index += 1) {
-    const scheduler = new ManualScheduler();
+    const scheduler = new ControlledScheduler();
     const runtime = createProcRuntime({ kinds: [kind], store: scheduledStore(store, s), scheduler, worker: `w${index}`, sweepIntervalMs: 0, logger: quiet });
     await runtime.start();
     runtimes.push(runtime);

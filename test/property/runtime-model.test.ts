@@ -13,7 +13,7 @@ import {
   type ProcRuntime,
 } from '../../src/index.js';
 import { deferred } from '../contract/runtime-scenarios.contract.js';
-import { ManualScheduler, type ManualJob } from '../helpers/manual-scheduler.js';
+import { ControlledScheduler, type ControlledJob } from '../../src/testing/index.js';
 
 type Name = 'plain' | 'blocking' | 'keeps_queue';
 type Status = 'READY' | 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILURE';
@@ -33,7 +33,7 @@ const CLEARS: Record<Name, boolean> = { plain: true, blocking: true, keeps_queue
 
 interface Real {
   runtime: ProcRuntime;
-  scheduler: ManualScheduler;
+  scheduler: ControlledScheduler;
   store: MemoryProcStore;
   /** The gate of the function that is running, if any. */
   running: { finish: (ok: boolean) => void; handled: Promise<void> } | undefined;
@@ -101,7 +101,7 @@ class DeliverCommand implements fc.AsyncCommand<Model, Real> {
   check = (model: Model) => model.jobs.length > 0 && model.status !== 'RUNNING';
   async run(model: Model, real: Real): Promise<void> {
     const candidates = real.scheduler.undelivered.length > 0 ? real.scheduler.undelivered : real.scheduler.jobs;
-    const job = candidates[this.pick % candidates.length] as ManualJob;
+    const job = candidates[this.pick % candidates.length] as ControlledJob;
     const serial = model.jobs[real.scheduler.jobs.indexOf(job)];
     const starts = model.status === 'PENDING' && model.current?.serial === serial && job.job.type === 'run';
     const started = deferred();
@@ -171,7 +171,7 @@ class ResetCommand implements fc.AsyncCommand<Model, Real> {
 }
 
 async function setup(): Promise<{ model: Model; real: Real }> {
-  const scheduler = new ManualScheduler();
+  const scheduler = new ControlledScheduler();
   const store = new MemoryProcStore();
   const real = { scheduler, store, running: undefined, starts: 0, runs: 0 } as unknown as Real;
   const body = async () => {

@@ -32,4 +32,14 @@ describe('docs stay true to the code', () => {
     const { stdout } = await promisify(execFile)('node', ['node_modules/tsx/dist/cli.mjs', 'docs/examples/quick-start.ts'], { cwd: new URL('../..', import.meta.url) });
     expect(stdout.trim()).toBe('SUCCESS Process process_upload completed successfully');
   }, 60_000);
+
+  it('docs/testing.md carries the testing examples verbatim (the *.test.ts ones run in the unit project), and the bug it shows is found as it says', async () => {
+    const page = read('docs/testing.md');
+    for (const file of readdirSync(new URL('../../docs/examples/', import.meta.url)).filter((name) => name.startsWith('testing-'))) {
+      expect(page, file).toContain(read(`docs/examples/${file}`));
+    }
+    const { stdout } = await promisify(execFile)('node', ['--import', 'tsx', 'docs/examples/testing-bug.ts'], { cwd: new URL('../..', import.meta.url), timeout: 60_000 });
+    expect(stdout).toContain('is SUCCESS after its join while 1 of its children is still processing');
+    expect(page).toContain(`It prints:\n\n\`\`\`text\n${stdout}\`\`\``);
+  }, 60_000);
 });

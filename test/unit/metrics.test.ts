@@ -31,7 +31,7 @@ import {
   type Scheduler,
 } from '../../src/index.js';
 import { deferred, unique } from '../contract/runtime-scenarios.contract.js';
-import { ManualScheduler } from '../helpers/manual-scheduler.js';
+import { ControlledScheduler } from '../../src/testing/index.js';
 
 const root = new URL('../..', import.meta.url);
 const quiet = { warn: () => undefined, error: () => undefined };
@@ -320,7 +320,7 @@ describe('runtime metrics on the memory store', () => {
       return results;
     };
     const kinds = [defineKind({ name: 'job', processes: { work: { run: async () => undefined } } })];
-    const runtimes = [await start({ kinds, store, scheduler: new ManualScheduler() }), await start({ kinds, store, scheduler: new ManualScheduler() })];
+    const runtimes = [await start({ kinds, store, scheduler: new ControlledScheduler() }), await start({ kinds, store, scheduler: new ControlledScheduler() })];
     const id = unique('race');
     await runtimes[0]?.create('job', id);
     await Promise.all(runtimes.map((runtime) => runtime.call('job', id, 'work')));

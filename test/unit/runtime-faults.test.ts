@@ -15,7 +15,7 @@ import {
   type TransitionNotice,
 } from '../../src/index.js';
 import { deferred, unique } from '../contract/runtime-scenarios.contract.js';
-import { ManualScheduler, type ManualJob } from '../helpers/manual-scheduler.js';
+import { ControlledScheduler, type ControlledJob } from '../../src/testing/index.js';
 
 const quiet = { warn: () => undefined, error: () => undefined };
 const open: ProcRuntime[] = [];
@@ -445,21 +445,21 @@ describe('batch jobs', () => {
   }
 
   /** Delivers the manual scheduler's jobs until none is left undelivered. */
-  async function deliverAll(scheduler: ManualScheduler, times = 1): Promise<void> {
+  async function deliverAll(scheduler: ControlledScheduler, times = 1): Promise<void> {
     for (let job = scheduler.undelivered[0]; job !== undefined; job = scheduler.undelivered[0]) {
-      await Promise.all(Array.from({ length: times }, () => scheduler.deliver(job as ManualJob)));
+      await Promise.all(Array.from({ length: times }, () => scheduler.deliver(job as ControlledJob)));
     }
   }
 
   it('carries the children of one fan-out, and a batch delivered twice at once starts every child once', async () => {
     const store = new MemoryProcStore();
-    const scheduler = new ManualScheduler();
+    const scheduler = new ControlledScheduler();
     const ran = new Map<string, number>();
     const runtime = await start({ kinds: family(12, ran), store, scheduler, dispatchBatchSize: 5 });
     const id = unique('batch');
     await runtime.create('parent', id);
     await runtime.call('parent', id, 'process');
-    await scheduler.deliver(scheduler.undelivered[0] as ManualJob);
+    await scheduler.deliver(scheduler.undelivered[0] as ControlledJob);
     // 12 children, 5 runs to a job: three batch jobs, each naming the parent.
     const batches = scheduler.undelivered.map((job) => job.job);
     expect(batches.map((job) => (job.type === 'runs' ? job.runs.length : 1))).toEqual([5, 5, 2]);
@@ -477,20 +477,20 @@ describe('batch jobs', () => {
     const id = unique('stuck');
     const release = deferred();
     const kinds = family(4, ran, { id: `${id}-c0`, gate: release.promise });
-    const first = new ManualScheduler();
+    const first = new ControlledScheduler();
     // One slot: while the first child is held, the batch's other runs wait for it, unstarted.
     const stuck = await start({ kinds, store, scheduler: first, concurrency: 1 });
     await stuck.create('parent', id);
     await stuck.call('parent', id, 'process');
-    await first.deliver(first.undelivered[0] as ManualJob);
-    const batch = first.undelivered[0] as ManualJob;
+    await first.deliver(first.undelivered[0] as ControlledJob);
+    const batch = first.undelivered[0] as ControlledJob;
     const stuckDelivery = first.deliver(batch);
     await stuck.waitFor('child', `${id}-c0`, (proc) => proc.process_status === 'RUNNING', { timeoutMs: 2_000 });
     // Counts come from the documents, whose copy of the start follows its record by a moment.
     await vi.waitFor(async () => expect((await stuck.childCounts('parent', id)).byStatus).toMatchObject({ RUNNING: 1, PENDING: 3 }), { timeout: 2_000 });
 
     // Another runtime, whose scheduler holds no job for those calls, sweeps: it sends them again.
-    const second = new ManualScheduler();
+    const second = new ControlledScheduler();
     const rescuer = await start({ kinds, store, scheduler: second, pendingRedispatchMs: 1 });
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect((await rescuer.sweep()).redispatched).toBe(3);
@@ -585,7 +585,7 @@ describe('many writers on one proc', () => {
     };
     const kinds = [defineKind({ name: 'job', processes: { work: { run: async () => undefined } } })];
     // Nothing runs: every call after the first queues behind it, each call one transition.
-    const runtimes = [await start({ kinds, store, scheduler: new ManualScheduler() }), await start({ kinds, store, scheduler: new ManualScheduler() })];
+    const runtimes = [await start({ kinds, store, scheduler: new ControlledScheduler() }), await start({ kinds, store, scheduler: new ControlledScheduler() })];
     const id = unique('hot');
     await runtimes[0]?.create('job', id);
     const calls = runtimes.flatMap((runtime) => Array.from({ length: 20 }, () => runtime.call('job', id, 'work')));

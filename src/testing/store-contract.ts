@@ -1,11 +1,11 @@
 /**
  * The store contract: what every ProcStore must do, checked through the port and through the
- * ledger protocol on top of it. The memory store runs it in the unit project, the MongoDB store
- * in the integration project, unchanged.
+ * ledger protocol on top of it. A store adapter's test file calls
+ * {@link describeProcStoreContract} with its own factory (vitest runs it); procstate runs it on
+ * the memory store and the MongoDB store, unchanged.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyProcEvent, initialProcState, type ProcEvent, type ProcMachineState } from '../../machines/index.js';
+import { applyProcEvent, initialProcState, type ProcEvent, type ProcessCall, type ProcMachineState } from '../../machines/index.js';
 import {
   ProcLedger,
   encodeProcFields,
@@ -15,13 +15,22 @@ import {
   type StoredProc,
   type TransitionRecord,
 } from '../../persistence/index.js';
-import {
-  CorruptDocumentError,
-  InvalidArgumentError,
-  ProcAlreadyExistsError,
-  TransitionConflictError,
-} from '../../src/index.js';
-import { AT, events } from '../helpers/builders.js';
+import { CorruptDocumentError, InvalidArgumentError, ProcAlreadyExistsError, TransitionConflictError } from '../../machines/errors.js';
+import { vitest } from './peers.js';
+
+const { afterEach, beforeEach, describe, expect, it } = vitest;
+
+// A fixed time, so that records compare equal across stores.
+const AT = '2026-01-01T00:00:00.000Z';
+
+function callOf(id: string, overrides: Partial<ProcessCall>): ProcessCall {
+  return { id, process: 'process_upload', args: '{}', blocking: false, clear_queue_on_failure: true, child: false, called_at: AT, ...overrides };
+}
+
+const events = {
+  called: (id = 'call-1', overrides: Partial<ProcessCall> = {}): ProcEvent => ({ type: 'process.called', call: callOf(id, overrides), at: AT }),
+  started: (callId = 'call-1', runId = 'run-1'): ProcEvent => ({ type: 'worker.started', call_id: callId, run_id: runId, worker: 'w1', job_id: 'job-1', lease_ms: 60_000, at: AT }),
+};
 
 /** What an adapter gives the contract. */
 export interface ProcStoreContractOptions {
