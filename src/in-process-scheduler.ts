@@ -74,14 +74,24 @@ export class InProcessScheduler implements Scheduler {
   async schedule(job: ProcJob, at: Date): Promise<string> {
     if (this.#draining) throw new ClosedError('The in-process scheduler is draining and takes no new jobs.');
     const jobId = `mem-${this.#nextId++}`;
-    const delay = Math.max(0, at.getTime() - Date.now());
+    this.#arm(at.getTime(), () => this.#enqueue({ job, jobId, redelivery: false }));
+    return jobId;
+  }
+
+  /**
+   * Runs `due` at `at` by the wall clock, never before: a timer counts from the event loop's
+   * cached time, which lags the wall clock by however long the current turn has run, so it may
+   * fire a few milliseconds early; then it is armed again for what is left.
+   */
+  #arm(at: number, due: () => void): void {
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      if (!this.#draining) this.#enqueue({ job, jobId, redelivery: false });
-    }, delay);
+      if (this.#draining) return;
+      if (Date.now() < at) this.#arm(at, due);
+      else due();
+    }, Math.max(0, at - Date.now()));
     timer.unref();
     this.#timers.add(timer);
-    return jobId;
   }
 
   async queuedRuns(): Promise<ReadonlySet<string>> {
