@@ -3,6 +3,7 @@
  */
 import { ClosedError, InvalidArgumentError } from '../machines/errors.js';
 import { runKeysOf, type JobHandler, type ProcJob, type Scheduler } from './scheduler.js';
+import { waitAtMost } from './wait-at-most.js';
 
 /** Options of {@link InProcessScheduler}. */
 export interface InProcessSchedulerOptions {
@@ -115,7 +116,7 @@ export class InProcessScheduler implements Scheduler {
     this.#timers.clear();
     this.#queue.length = 0;
     if (this.#running > 0) {
-      await Promise.race([this.onIdle(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      await waitAtMost(this.onIdle(), timeoutMs, { keepAlive: false });
     }
     return this.#running;
   }

@@ -16,6 +16,7 @@ import { InvalidArgumentError, PersistenceError } from '../../machines/errors.js
 import { assertServerProfile, detectServerProfile, type ServerProfile } from '../../persistence/server-profile.js';
 import { defaultLogger, reportError, type RuntimeLogger } from '../runtime/logger.js';
 import { runKeysOf, type JobDelivery, type JobHandler, type ProcJob, type Scheduler } from '../scheduler.js';
+import { waitAtMost } from '../wait-at-most.js';
 import { ClaimingJobRepository } from './claiming-repository.js';
 import { parseJobData, toJobData, type ProcJobData } from './job-data.js';
 import { hookJobProcessor } from './job-processor-hooks.js';
@@ -327,16 +328,9 @@ export class AgendaScheduler implements Scheduler {
     await agenda.stop(false);
     if (this.#options.work === false && this.#channel?.state === 'connected') await this.#channel.disconnect();
     if (this.#inFlight.size > 0 || this.#agendaRuns.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        // Agenda unlocks and removes a job after its function returned: wait for that too, or
-        // closing the client next would leave finished jobs locked.
-        Promise.all([...this.#inFlight, ...this.#agendaRuns]),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      // Agenda unlocks and removes a job after its function returned: wait for that too, or
+      // closing the client next would leave finished jobs locked.
+      await waitAtMost(Promise.all([...this.#inFlight, ...this.#agendaRuns]), timeoutMs);
     }
     return this.#inFlight.size;
   }

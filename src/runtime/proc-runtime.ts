@@ -15,6 +15,7 @@ import type { AnyKinds, ArgumentsOf, CallArguments, CallItemOf, KindNameOf, Kind
 import type { ChildCounts } from '../process-context.js';
 import { toProcSnapshot, type ProcSnapshot } from '../proc-snapshot.js';
 import type { JobDelivery, ProcJob, Scheduler } from '../scheduler.js';
+import { waitAtMost } from '../wait-at-most.js';
 import type { ActiveRuns } from './active-run.js';
 import type { BulkItemResult, CallItem, Calls, CreateItem, CreateOptions } from './calls.js';
 import { countChildren } from './child-counts.js';
@@ -182,9 +183,7 @@ export class Runtime {
     const deadline = Date.now() + drainTimeoutMs;
     // The sweep stops at its next proc, but the step it is in may wait on a connection that is
     // cut off (no reset, no socket timeout): the drain timeout bounds that wait too.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#parts.sweep.stop(), new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)))]);
-    clearTimeout(timer);
+    await waitAtMost(this.#parts.sweep.stop(), drainTimeoutMs);
     const still = await this.#parts.scheduler.drain(Math.max(0, deadline - Date.now()));
     if (still > 0 || this.#parts.runs.size > 0) this.#parts.runs.shutdownAll();
     this.#parts.notices.stop();

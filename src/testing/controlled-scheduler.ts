@@ -12,6 +12,7 @@
 import type { Scheduler as FastCheckScheduler } from 'fast-check';
 import { ClosedError, InvalidArgumentError } from '../../machines/errors.js';
 import { runKeysOf, type JobDelivery, type JobHandler, type ProcJob, type Scheduler } from '../scheduler.js';
+import { waitAtMost } from '../wait-at-most.js';
 import type { VirtualClock } from './virtual-clock.js';
 
 /** One job the scheduler holds, with what the test did to it. */
@@ -108,11 +109,7 @@ export class ControlledScheduler implements Scheduler {
   async drain(timeoutMs: number): Promise<number> {
     this.#draining = true;
     this.#handlers[0] = undefined;
-    if (this.#inFlight.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timer);
-    }
+    if (this.#inFlight.size > 0) await waitAtMost(Promise.allSettled([...this.#inFlight]), timeoutMs);
     return this.#inFlight.size;
   }
 

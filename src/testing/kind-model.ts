@@ -90,6 +90,8 @@ interface World extends KindWorld {
   readonly options: KindModelOptions & { readonly leaseMs: number; readonly leaseGraceMs: number };
   readonly failures: string[];
   readonly activity: { calls: number };
+  /** The store as the workers see it: every call counted in `activity`. */
+  readonly workerStore: ProcStore;
   crashes: number;
 }
 
@@ -143,15 +145,8 @@ async function makeWorld(kinds: readonly KindDefinition[], options: KindModelOpt
   // The workers' store calls are counted: a check waits until they stop (what a delivery sets
   // off — a join run inline, a parent's wake-up — may go on after the job's handler returned).
   const activity = { calls: 0 };
-  const counted = new Proxy(store, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        activity.calls += 1;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const workerStore = intercepted(store, () => {
+    activity.calls += 1;
   });
   const clock = new VirtualClock();
   const scheduler = new ControlledScheduler({ clock });
@@ -162,7 +157,7 @@ async function makeWorld(kinds: readonly KindDefinition[], options: KindModelOpt
   const runtimes: ProcRuntime[] = [];
   const partial = { instrumented, clock, options: resolved };
   for (let index = 0; index < (options.workers ?? 2); index += 1) {
-    const runtime = runtimeOn(partial, counted, index === 0 ? scheduler : scheduler.worker(), `worker-${index}`);
+    const runtime = runtimeOn(partial, workerStore, index === 0 ? scheduler : scheduler.worker(), `worker-${index}`);
     await runtime.start();
     runtimes.push(runtime);
   }
@@ -179,12 +174,13 @@ async function makeWorld(kinds: readonly KindDefinition[], options: KindModelOpt
     failures: [],
     crashes: 0,
     activity,
+    workerStore,
     procs: () => readProcs(store, kinds),
   };
 }
 
 async function check(world: World, after: string, settled: boolean): Promise<void> {
-  await quiesce(() => world.activity.calls, () => false);
+  await quiesce(world);
   const procs = await world.procs();
   const violations = [
     ...world.failures.splice(0),
@@ -208,10 +204,24 @@ async function refusable(world: World, ref: { kind: string; id: string }, what: 
 
 const text = (value: unknown) => (value === undefined ? '' : ` ${JSON.stringify(value)}`);
 
-class CreateCommand implements Command {
-  constructor(readonly kind: string, readonly id: string) {}
+/**
+ * One drawn command: does its part, then checks every invariant (fast-check's model check is
+ * not used: what a command may do depends on the store, which the command itself reads).
+ */
+abstract class Step implements Command {
   check = () => true;
   async run(model: Model, world: World): Promise<void> {
+    await this.act(model, world);
+    await check(world, String(this), false);
+  }
+  protected abstract act(model: Model, world: World): Promise<void>;
+}
+
+class CreateCommand extends Step {
+  constructor(readonly kind: string, readonly id: string) {
+    super();
+  }
+  protected override async act(model: Model, world: World): Promise<void> {
     const key = `${this.kind}/${this.id}`;
     if (model.created.has(key)) {
       await refusable(world, { kind: this.kind, id: this.id }, String(this), () => world.runtimes[0]!.create(this.kind, this.id), [ProcAlreadyExistsError]);
@@ -219,40 +229,47 @@ class CreateCommand implements Command {
       await world.runtimes[0]!.create(this.kind, this.id);
       model.created.add(key);
     }
-    await check(world, String(this), false);
   }
-  toString = () => `create ${this.kind} ${JSON.stringify(this.id)}`;
+  override toString(): string {
+    return `create ${this.kind} ${JSON.stringify(this.id)}`;
+  }
 }
 
-class CallCommand implements Command {
-  constructor(readonly kind: string, readonly id: string, readonly process: string, readonly args: unknown, readonly worker: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class CallCommand extends Step {
+  constructor(readonly kind: string, readonly id: string, readonly process: string, readonly args: unknown, readonly worker: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     const runtime = world.runtimes[this.worker % world.runtimes.length] as ProcRuntime;
     await refusable(world, { kind: this.kind, id: this.id }, String(this), () => runtime.call(this.kind, this.id, this.process, this.args as JsonValue), [ProcNotFoundError, ProcessAlreadyRunningError, InvalidArgumentError]);
-    await check(world, String(this), false);
   }
-  toString = () => `call ${this.kind} ${JSON.stringify(this.id)} ${this.process}${text(this.args)}`;
+  override toString(): string {
+    return `call ${this.kind} ${JSON.stringify(this.id)} ${this.process}${text(this.args)}`;
+  }
 }
 
-class ResetCommand implements Command {
-  constructor(readonly kind: string, readonly id: string, readonly force: boolean) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class ResetCommand extends Step {
+  constructor(readonly kind: string, readonly id: string, readonly force: boolean) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     await refusable(world, { kind: this.kind, id: this.id }, String(this), () => world.runtimes[0]!.reset(this.kind, this.id, { force: this.force }), [ProcNotFoundError, ProcessAlreadyRunningError]);
-    await check(world, String(this), false);
   }
-  toString = () => `reset ${this.kind} ${JSON.stringify(this.id)}${this.force ? ' --force' : ''}`;
+  override toString(): string {
+    return `reset ${this.kind} ${JSON.stringify(this.id)}${this.force ? ' --force' : ''}`;
+  }
 }
 
-class TerminateCommand implements Command {
-  constructor(readonly kind: string, readonly id: string) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
-    await refusable(world, { kind: this.kind, id: this.id }, String(this), () => world.runtimes[0]!.terminate(this.kind, this.id), [ProcNotFoundError, InvalidTransitionError]);
-    await check(world, String(this), false);
+class TerminateCommand extends Step {
+  constructor(readonly kind: string, readonly id: string) {
+    super();
   }
-  toString = () => `terminate ${this.kind} ${JSON.stringify(this.id)}`;
+  protected override async act(_: Model, world: World): Promise<void> {
+    await refusable(world, { kind: this.kind, id: this.id }, String(this), () => world.runtimes[0]!.terminate(this.kind, this.id), [ProcNotFoundError, InvalidTransitionError]);
+  }
+  override toString(): string {
+    return `terminate ${this.kind} ${JSON.stringify(this.id)}`;
+  }
 }
 
 function pick<T>(items: readonly T[], index: number): T | undefined {
@@ -265,68 +282,95 @@ async function delivered(world: World, job: ControlledJob, worker: number): Prom
   });
 }
 
-class DeliverCommand implements Command {
-  constructor(readonly job: number, readonly worker: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class DeliverCommand extends Step {
+  constructor(readonly job: number, readonly worker: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     const job = pick(world.scheduler.undelivered, this.job);
     if (job !== undefined) await delivered(world, job, this.worker % world.runtimes.length);
-    await check(world, String(this), false);
   }
-  toString = () => `deliver queued job #${this.job} to worker ${this.worker}`;
+  override toString(): string {
+    return `deliver queued job #${this.job} to worker ${this.worker}`;
+  }
 }
 
-class DeliverTwoCommand implements Command {
-  constructor(readonly first: number, readonly second: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class DeliverTwoCommand extends Step {
+  constructor(readonly first: number, readonly second: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     const queued = world.scheduler.undelivered;
     const a = pick(queued, this.first);
     const b = pick(queued, this.second);
     // Two workers at once: the race the ledger insert arbitrates. The same job twice is a duplicate delivery.
     await Promise.all([a === undefined ? undefined : delivered(world, a, 0), b === undefined ? undefined : delivered(world, b, 1 % world.runtimes.length)]);
-    await check(world, String(this), false);
   }
-  toString = () => `deliver queued jobs #${this.first} and #${this.second} to two workers at once`;
+  override toString(): string {
+    return `deliver queued jobs #${this.first} and #${this.second} to two workers at once`;
+  }
 }
 
-class DuplicateCommand implements Command {
-  constructor(readonly job: number, readonly worker: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class DuplicateCommand extends Step {
+  constructor(readonly job: number, readonly worker: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     const job = pick(world.scheduler.jobs.filter((candidate) => candidate.deliveries > 0), this.job);
     if (job !== undefined) await delivered(world, job, this.worker % world.runtimes.length);
-    await check(world, String(this), false);
   }
-  toString = () => `deliver delivered job #${this.job} again, to worker ${this.worker}`;
+  override toString(): string {
+    return `deliver delivered job #${this.job} again, to worker ${this.worker}`;
+  }
 }
 
-class DropCommand implements Command {
-  constructor(readonly job: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class DropCommand extends Step {
+  constructor(readonly job: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     const job = pick(world.scheduler.undelivered, this.job);
     if (job !== undefined) world.scheduler.drop(job);
-    await check(world, String(this), false);
   }
-  toString = () => `drop queued job #${this.job}`;
+  override toString(): string {
+    return `drop queued job #${this.job}`;
+  }
 }
 
-/** Lets a delivery go as far as it goes on its own: until no store call has been made for a while. */
-async function quiesce(calls: () => number, done: () => boolean): Promise<void> {
+/** `store` with `before` run ahead of every method call; a call `before` throws in is a rejection. */
+function intercepted(store: ProcStore, before: () => void): ProcStore {
+  return new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        try {
+          before();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** Lets what the workers started go as far as it goes on its own: until no store call has been made for a while (or `done`). */
+async function quiesce(world: World, done: () => boolean = () => false): Promise<void> {
   let last = -1;
   for (let quiet = 0, round = 0; quiet < 5 && round < 1_000 && !done(); round += 1) {
     await new Promise((resolve) => setImmediate(resolve));
-    const now = calls();
+    const now = world.activity.calls;
     quiet = now === last ? quiet + 1 : 0;
     last = now;
   }
 }
 
-class CrashCommand implements Command {
-  constructor(readonly job: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class CrashCommand extends Step {
+  constructor(readonly job: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     const job = pick(world.scheduler.undelivered, this.job);
     if (job !== undefined) {
       // A worker of its own, whose store goes dead at the crash: nothing it does after lands.
@@ -334,18 +378,8 @@ class CrashCommand implements Command {
       const name = `crashed-${world.crashes}`;
       world.crashed.add(name);
       let dead = false;
-      let calls = 0;
-      const store = new Proxy(world.store, {
-        get(target, property) {
-          const value = Reflect.get(target, property, target) as unknown;
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            if (dead) return Promise.reject(new Error(`${name} crashed`));
-            calls += 1;
-            world.activity.calls += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
+      const store = intercepted(world.workerStore, () => {
+        if (dead) throw new Error(`${name} crashed`);
       });
       const port = world.scheduler.worker();
       const runtime = runtimeOn(world, store, port, name);
@@ -354,33 +388,38 @@ class CrashCommand implements Command {
       void world.scheduler.deliver(job, { worker: port.index }).catch(() => undefined).finally(() => {
         settled = true;
       });
-      await quiesce(() => calls, () => settled);
+      await quiesce(world, () => settled);
       dead = true;
       await runtime.close({ drainTimeoutMs: 0 });
     }
-    await check(world, String(this), false);
   }
-  toString = () => `deliver queued job #${this.job} to a worker that crashes in it`;
+  override toString(): string {
+    return `deliver queued job #${this.job} to a worker that crashes in it`;
+  }
 }
 
-class AdvanceCommand implements Command {
-  constructor(readonly ms: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
+class AdvanceCommand extends Step {
+  constructor(readonly ms: number) {
+    super();
+  }
+  protected override async act(_: Model, world: World): Promise<void> {
     world.clock.advance(this.ms);
-    await check(world, String(this), false);
   }
-  toString = () => `advance the clock ${this.ms} ms`;
+  override toString(): string {
+    return `advance the clock ${this.ms} ms`;
+  }
 }
 
-class SweepCommand implements Command {
-  constructor(readonly worker: number) {}
-  check = () => true;
-  async run(_: Model, world: World): Promise<void> {
-    await (world.runtimes[this.worker % world.runtimes.length] as ProcRuntime).sweep();
-    await check(world, String(this), false);
+class SweepCommand extends Step {
+  constructor(readonly worker: number) {
+    super();
   }
-  toString = () => `sweep on worker ${this.worker}`;
+  protected override async act(_: Model, world: World): Promise<void> {
+    await (world.runtimes[this.worker % world.runtimes.length] as ProcRuntime).sweep();
+  }
+  override toString(): string {
+    return `sweep on worker ${this.worker}`;
+  }
 }
 
 function argumentsFor(kind: KindDefinition, process: string, options: KindModelOptions): FastCheck.Arbitrary<unknown> {
