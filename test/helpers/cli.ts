@@ -14,10 +14,10 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `procstate <args>` to its end. */
-export async function cli(args: readonly string[], options: { readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}): Promise<CliResult> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
+/** Runs `file args` to its end, and what it left, whatever its exit code. */
+export async function runToEnd(file: string, args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}): Promise<CliResult> {
+  return promisify(execFile)(file, [...args], {
+    cwd: options.cwd ?? ROOT,
     env: options.env ?? process.env,
     timeout: options.timeoutMs ?? 120_000,
     maxBuffer: 16 * 1024 * 1024,
@@ -25,6 +25,11 @@ export async function cli(args: readonly string[], options: { readonly env?: Nod
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
   );
+}
+
+/** Runs `procstate <args>` to its end. */
+export async function cli(args: readonly string[], options: { readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}): Promise<CliResult> {
+  return runToEnd(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], options);
 }
 
 /** Starts `procstate <args>` and leaves it running. */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, ROOT, type CliResult } from '../helpers/cli.js';
+import { exitOf, ROOT, runToEnd, type CliResult } from '../helpers/cli.js';
 import { databaseName, mongoUri, useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
@@ -37,10 +37,7 @@ async function consumer(name: string, tarball: string, peers: readonly string[])
 
 /** Runs the installed `procstate` binary in `dir`. */
 async function procstate(dir: string, args: readonly string[]): Promise<CliResult> {
-  return run(join(dir, 'node_modules', '.bin', 'procstate'), [...args], { cwd: dir, timeout: 120_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
+  return runToEnd(join(dir, 'node_modules', '.bin', 'procstate'), args, { cwd: dir });
 }
 
 /** The README's ```ts block under a heading. */
@@ -59,10 +56,7 @@ async function typecheck(dir: string, files: readonly string[]): Promise<CliResu
     files,
   };
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
-  return run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir, timeout: 120_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
+  return runToEnd(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir });
 }
 
 const KINDS = `import { defineKind, ProcessResult } from 'procstate';
@@ -120,10 +114,7 @@ afterAll(() => {
 
 /** Runs vitest, as installed in `dir`, on the given test files. */
 async function vitest(dir: string, files: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return run(join(dir, 'node_modules', '.bin', 'vitest'), ['run', '--reporter', 'verbose', ...files], { cwd: dir, timeout: 300_000, env: { ...process.env, ...env, NO_COLOR: '1' } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
+  return runToEnd(join(dir, 'node_modules', '.bin', 'vitest'), ['run', '--reporter', 'verbose', ...files], { cwd: dir, timeoutMs: 300_000, env: { ...process.env, ...env, NO_COLOR: '1' } });
 }
 
 /** Copies docs/examples files into a consumer, as a user copies them from docs/testing.md. */

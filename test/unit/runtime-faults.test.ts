@@ -598,25 +598,15 @@ describe('many writers on one proc', () => {
 });
 
 describe('closing while a sweep runs', () => {
-  it('stops the sweep at its next step instead of waiting for the whole pass over a slow store', async () => {
-    const store = new MemoryProcStore();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const listings: string[] = [];
-    let listed: () => void = () => undefined;
-    const firstListing = new Promise<void>((resolve) => {
-      listed = resolve;
-    });
-    const slow = new Proxy(store, {
+  /** A runtime whose store answers the sweep's listings with `list`; `listed` resolves at the first. */
+  function sweepingRuntime(list: (store: MemoryProcStore, args: Parameters<MemoryProcStore['findByStatus']>) => ReturnType<MemoryProcStore['findByStatus']>) {
+    const listed = deferred();
+    const store = new Proxy(new MemoryProcStore(), {
       get(target, property) {
         if (property === 'findByStatus') {
-          return async (...args: Parameters<MemoryProcStore['findByStatus']>) => {
-            listings.push(`${args[0]}:${args[1].join()}`);
-            listed();
-            await gate;
-            return target.findByStatus(...args);
+          return (...args: Parameters<MemoryProcStore['findByStatus']>) => {
+            listed.resolve();
+            return list(target, args);
           };
         }
         const value = Reflect.get(target, property, target) as unknown;
@@ -624,42 +614,34 @@ describe('closing while a sweep runs', () => {
       },
     });
     const kind = defineKind({ name: 'upload', processes: { process_upload: { run: () => undefined } } });
-    const runtime = createProcRuntime({ kinds: [kind], store: slow, sweepIntervalMs: 0, repairIntervalMs: 3_600_000, logger: { warn: () => undefined, error: () => undefined } });
+    const runtime = createProcRuntime({ kinds: [kind], store, sweepIntervalMs: 0, repairIntervalMs: 3_600_000, logger: { warn: () => undefined, error: () => undefined } });
+    return { runtime, listed: listed.promise };
+  }
+
+  it('stops the sweep at its next step instead of waiting for the whole pass over a slow store', async () => {
+    const gate = deferred();
+    const listings: string[] = [];
+    const { runtime, listed } = sweepingRuntime(async (store, args) => {
+      listings.push(`${args[0]}:${args[1].join()}`);
+      await gate.promise;
+      return store.findByStatus(...args);
+    });
     await runtime.start();
     const sweeping = runtime.sweep();
-    await firstListing;
+    await listed;
     const closing = runtime.close();
-    release();
+    gate.resolve();
     await Promise.all([sweeping, closing]);
     // The pass would list RUNNING, PENDING and WAITING_FOR_RESULT; it stopped after the first.
     expect(listings).toEqual(['upload:RUNNING']);
   });
 
   it('does not wait past the drain timeout for a sweep step whose store call never returns', async () => {
-    const store = new MemoryProcStore();
-    const never = new Promise<never>(() => undefined);
-    let listed: () => void = () => undefined;
-    const firstListing = new Promise<void>((resolve) => {
-      listed = resolve;
-    });
     // A connection cut off with no reset: the call neither answers nor fails.
-    const hung = new Proxy(store, {
-      get(target, property) {
-        if (property === 'findByStatus') {
-          return () => {
-            listed();
-            return never;
-          };
-        }
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const kind = defineKind({ name: 'upload', processes: { process_upload: { run: () => undefined } } });
-    const runtime = createProcRuntime({ kinds: [kind], store: hung, sweepIntervalMs: 0, repairIntervalMs: 3_600_000, logger: { warn: () => undefined, error: () => undefined } });
+    const { runtime, listed } = sweepingRuntime(() => new Promise<never>(() => undefined));
     await runtime.start();
     void runtime.sweep();
-    await firstListing;
+    await listed;
     const closed = await Promise.race([runtime.close({ drainTimeoutMs: 50 }).then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still closing'), 5_000))]);
     expect(closed).toBe('closed');
   });
