@@ -99,10 +99,10 @@ export async function benchDashboard(uri: string, { procs, rounds }: DashboardBe
       }
       return counts;
     };
-    // Unmeasured: the store asks the server's profile once, and one raw round reads every row
+    // Unmeasured: the store asks the server its capabilities once, and one raw round reads every row
     // once, so that neither side pays for the first read after the fill (on FerretDB,
     // PostgreSQL sets its hint bits then).
-    await store.serverProfile();
+    await store.capabilities();
     const raw = await baseline();
     for (const status of PROCESS_STATUSES) {
       if (raw[status] !== expected[status]) throw new Error(`the raw counts are not what was filled: ${JSON.stringify({ expected, raw })}`);

@@ -8,9 +8,9 @@
  * on MongoDB keeps a slow writer from moving a document backwards and on FerretDB narrows the
  * window in which it can; a document that lags is repaired from the ledger either way.
  *
- * Batches go out as one command per collection where the server makes that cheap; where the
- * server is FerretDB, point reads go one by one and update batches go out as small commands
- * ({@link ServerProfile}).
+ * Batches go out as one command per collection where the server makes that cheap; where it does
+ * not serve `$in` from an index, point reads go one by one, and update batches go out in commands
+ * of the size the server takes ({@link ServerCapabilities}).
  */
 import type { AnyBulkWriteOperation, Collection, Db, Document, Filter } from 'mongodb';
 import { PersistenceError, UnknownKindError } from '../../machines/errors.js';
@@ -34,7 +34,8 @@ import {
   type StoredDocument,
   type TransitionRecord,
 } from '../records.js';
-import { assertServerProfile, detectServerProfile, UPDATES_PER_COMMAND, type ServerProfile } from '../server-profile.js';
+import { chunks } from '../chunks.js';
+import { serverCapabilities, type ServerCapabilities } from '../server-capabilities.js';
 import { assertFieldFilter, assertFieldName, assertKindName, assertProcRef, assertSeq } from '../validate.js';
 import { bulkWriteErrors, DUPLICATE_KEY, insertedCountOf, refusal, toPersistenceError, type BulkFailure } from './map-mongo-error.js';
 
@@ -63,10 +64,11 @@ export interface MongoProcStoreOptions {
   /** The lease collection's name. @defaultValue {@link DEFAULT_LEASE_COLLECTION} */
   readonly leaseCollection?: string | undefined;
   /**
-   * How the server runs batched commands. @defaultValue asked of the server once, with
-   * `buildInfo` (FerretDB reports `ferretdbVersion`), on the first batched operation
+   * Capabilities to use instead of the server's: any subset of the flags. @defaultValue asked of
+   * the server once (`buildInfo`), on the first operation that depends on one, unless the
+   * environment variable `PROCSTATE_CAPABILITIES` names a set (docs/persistence.md)
    */
-  readonly server?: ServerProfile | undefined;
+  readonly capabilities?: Partial<ServerCapabilities> | undefined;
 }
 
 /** A user document as procstate reads it: any fields, a string `_id`. */
@@ -115,12 +117,6 @@ function groupByKind<T>(items: readonly T[], kindOf: (item: T) => string): Map<s
   return groups;
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
-}
-
 async function eachLimited<T>(items: readonly T[], limit: number, visit: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -150,13 +146,11 @@ async function eachLimited<T>(items: readonly T[], limit: number, visit: (item: 
  */
 export class MongoProcStore implements ProcStore {
   readonly name = 'mongodb';
-  readonly #db: Db;
   readonly #kinds = new Map<string, ResolvedKind>();
   readonly #leases: Collection<LeaseDocument>;
-  #server: Promise<ServerProfile> | undefined;
+  readonly #capabilities: () => Promise<ServerCapabilities>;
 
   constructor(options: MongoProcStoreOptions) {
-    this.#db = options.db;
     for (const [kind, spec] of Object.entries(options.kinds)) {
       assertKindName(kind);
       const documents = typeof spec === 'string' ? options.db.collection(spec) : spec.documents;
@@ -170,10 +164,7 @@ export class MongoProcStore implements ProcStore {
       });
     }
     this.#leases = options.db.collection<LeaseDocument>(options.leaseCollection ?? DEFAULT_LEASE_COLLECTION);
-    if (options.server !== undefined) {
-      assertServerProfile(options.server);
-      this.#server = Promise.resolve(options.server);
-    }
+    this.#capabilities = serverCapabilities(options.db.admin(), options.capabilities);
   }
 
   #kind(kind: string): ResolvedKind {
@@ -182,13 +173,9 @@ export class MongoProcStore implements ProcStore {
     return resolved;
   }
 
-  /** The server's profile, asked once. */
-  async serverProfile(): Promise<ServerProfile> {
-    this.#server ??= detectServerProfile(this.#db.admin()).catch((error: unknown) => {
-      this.#server = undefined;
-      throw error;
-    });
-    return this.#server;
+  /** The capabilities this store uses: the server's (asked once), with the overrides applied. */
+  capabilities(): Promise<ServerCapabilities> {
+    return this.#capabilities();
   }
 
   /**
@@ -284,14 +271,14 @@ export class MongoProcStore implements ProcStore {
       assertSeq(seq);
     }
     const results: Array<TransitionRecord | undefined> = keys.map(() => undefined);
-    // A single key is one point read on any server; only batches need to know which.
-    const server = keys.length > 1 ? await this.serverProfile() : 'ferretdb';
+    // A single key is one point read on any server; only batches need to know how to batch.
+    const batched = keys.length > 1 && (await this.#capabilities()).indexedIn;
     await this.#read(`reading ${keys.length} ledger records`, () =>
       Promise.all(
         [...groupByKind(keys, (key) => key.ref.kind)].map(async ([kind, indexes]) => {
           const { ledger } = this.#kind(kind);
-          if (server === 'ferretdb') {
-            // `$in` is a scan of the whole ledger there; one indexed point read per key is not.
+          if (!batched) {
+            // Without an index behind `$in` it scans the whole ledger; one point read per key does not.
             await eachLimited(indexes, POINT_READ_CONCURRENCY, async (index) => {
               const { ref, seq } = keys[index] as RecordKey;
               results[index] = this.#toRecord(kind, await ledger.findOne({ _id: ledgerRecordId(ref.id, seq) }));
@@ -368,9 +355,9 @@ export class MongoProcStore implements ProcStore {
     const note = (document: Document | null) => {
       if (document !== null && typeof document['sync_counter'] === 'number') counters.set(String(document['_id']), document['sync_counter']);
     };
-    const server = await this.serverProfile();
+    const { indexedIn } = await this.#capabilities();
     await this.#read(`reading the counters of ${ids.length} ${kind} documents`, async () => {
-      if (server === 'ferretdb') {
+      if (!indexedIn) {
         await eachLimited(ids, POINT_READ_CONCURRENCY, async (id) => note(await documents.findOne({ _id: id }, { projection: { sync_counter: 1 } })));
         return;
       }
@@ -414,9 +401,9 @@ export class MongoProcStore implements ProcStore {
       assertProcRef(ref);
       assertSeq(fields.sync_counter);
     }
-    const perCommand = UPDATES_PER_COMMAND[await this.serverProfile()];
-    // One update command at a time, over all kinds: on FerretDB each statement of a command
-    // holds a PostgreSQL connection until the command ends, so commands in flight must stay few.
+    const perCommand = (await this.#capabilities()).updatesPerCommand;
+    // One update command at a time, over all kinds: where a server holds resources per statement
+    // until the command ends (FerretDB 1.x), commands in flight must stay few.
     for (const [kind, indexes] of groupByKind(writes, (write) => write.ref.kind)) {
       const operations: AnyBulkWriteOperation<ProcDocument>[] = indexes.map((index) => {
         const { ref, fields, init } = writes[index] as DocumentWrite;
@@ -448,18 +435,19 @@ export class MongoProcStore implements ProcStore {
     return { [where.field]: where.value };
   }
 
-  // On FerretDB status queries use one equality filter per status: it pushes equality down to
-  // PostgreSQL while it evaluates `$in` and aggregations in memory (400 ms against 7 ms over
-  // 10,000 children). On MongoDB one query over the (parent key, status) index does.
+  // Without `indexedIn` / `indexedAggregation` status queries use one equality filter per status:
+  // FerretDB 1.x pushes equality down to PostgreSQL while it evaluates `$in` and aggregations in
+  // memory (400 ms against 7 ms over 10,000 children). With them one query over the (parent
+  // key, status) index does.
 
   async countByStatus(kind: string, where?: FieldFilter): Promise<StatusCounts> {
     assertKindName(kind);
     const match = this.#where(where);
     const { documents } = this.#kind(kind);
-    const server = await this.serverProfile();
+    const { indexedAggregation } = await this.#capabilities();
     return this.#read(`counting ${kind} by status`, async () => {
       const counts = Object.fromEntries(PROCESS_STATUSES.map((status) => [status, 0])) as StatusCounts;
-      if (server === 'ferretdb') {
+      if (!indexedAggregation) {
         for (const status of PROCESS_STATUSES) counts[status] = await documents.countDocuments({ ...match, process_status: status });
         return counts;
       }
@@ -473,9 +461,9 @@ export class MongoProcStore implements ProcStore {
     assertKindName(kind);
     const match = this.#where(where);
     const { documents } = this.#kind(kind);
-    const server = await this.serverProfile();
+    const { indexedIn } = await this.#capabilities();
     return this.#read(`looking for ${kind} by status`, async () => {
-      if (server === 'mongodb') return (await documents.findOne({ ...match, process_status: { $in: [...statuses] } }, { projection: { _id: 1 } })) !== null;
+      if (indexedIn) return (await documents.findOne({ ...match, process_status: { $in: [...statuses] } }, { projection: { _id: 1 } })) !== null;
       for (const status of statuses) {
         if ((await documents.findOne({ ...match, process_status: status }, { projection: { _id: 1 } })) !== null) return true;
       }
@@ -491,14 +479,14 @@ export class MongoProcStore implements ProcStore {
     if (idPrefix !== undefined) assertProcRef({ kind, id: idPrefix });
     const projection = Object.fromEntries(PROC_FIELD_NAMES.map((name) => [name, 1]));
     const { documents } = this.#kind(kind);
-    const server = await this.serverProfile();
+    const { indexedIn } = await this.#capabilities();
     const idRange = idRangeOf(afterId, idPrefix);
     const page = (filter: Filter<ProcDocument>) => {
       if (idRange !== undefined) filter['_id'] = idRange;
       return documents.find(filter, { projection }).sort({ _id: 1 }).limit(options.limit).toArray();
     };
     return this.#read(`listing ${kind} by status`, async () => {
-      if (server === 'mongodb') return (await page({ ...match, process_status: { $in: [...statuses] } })) as StoredDocument[];
+      if (indexedIn) return (await page({ ...match, process_status: { $in: [...statuses] } })) as StoredDocument[];
       const found: ProcDocument[] = [];
       for (const status of statuses) found.push(...(await page({ ...match, process_status: status })));
       found.sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
@@ -513,7 +501,7 @@ export class MongoProcStore implements ProcStore {
   async writeLeases(leases: readonly LeaseRecord[]): Promise<void> {
     for (const lease of leases) assertProcRef({ kind: lease.kind, id: lease.proc });
     if (leases.length === 0) return;
-    const perCommand = UPDATES_PER_COMMAND[await this.serverProfile()];
+    const perCommand = (await this.#capabilities()).updatesPerCommand;
     const operations: AnyBulkWriteOperation<LeaseDocument>[] = leases.map((lease) => ({
       updateOne: { filter: { _id: this.#leaseId({ kind: lease.kind, id: lease.proc }, lease.run_id) }, update: { $set: { ...lease } }, upsert: true },
     }));

@@ -1,25 +1,23 @@
 /**
- * A scheduler on Agenda 6 with its MongoDB backend.
+ * A scheduler on Agenda 6, on procstate's Agenda backend ({@link createAgendaBackend}).
  *
  * Agenda only delivers jobs here: every transition happens inside the job handler (Agenda's
  * event listeners are not awaited), and the run's lease is renewed together with Agenda's lock
- * (`job.touch()`). Three things are procstate's own, all through Agenda's pluggable backend:
- * jobs are locked by an insert that a unique index arbitrates ({@link ClaimingJobRepository}),
- * so FerretDB's non-atomic `findAndModify` no longer hands one job to two workers; jobs are
- * dispatched many to one `insertMany`; and one job may carry a batch of runs. Duplicate or stale
- * deliveries that still happen (a lock that expired) are rejected by the ledger.
+ * (`job.touch()`). Agenda is used through its public API only; what procstate adds lives in the
+ * backend: the lock by claims where the server needs it, jobs dispatched many to one
+ * `insertMany`, and knowing when a finished job's bookkeeping is done. One job may carry a batch
+ * of runs. Duplicate or stale deliveries that still happen (a lock that expired, a server whose
+ * lock is not atomic) are rejected by the ledger.
  */
-import { Agenda, InMemoryNotificationChannel, type AgendaBackend, type Job, type NotificationChannel } from 'agenda';
-import { MongoBackend } from '@agendajs/mongo-backend';
+import { Agenda, InMemoryNotificationChannel, type Job, type NotificationChannel } from 'agenda';
 import type { Db, Document } from 'mongodb';
 import { InvalidArgumentError, PersistenceError } from '../../machines/errors.js';
-import { assertServerProfile, detectServerProfile, type ServerProfile } from '../../persistence/server-profile.js';
+import type { ServerCapabilities } from '../../persistence/server-capabilities.js';
 import { defaultLogger, reportError, type RuntimeLogger } from '../runtime/logger.js';
 import { runKeysOf, type JobDelivery, type JobHandler, type ProcJob, type Scheduler } from '../scheduler.js';
 import { waitAtMost } from '../wait-at-most.js';
-import { ClaimingJobRepository } from './claiming-repository.js';
+import { createAgendaBackend, type ProcstateAgendaBackend } from './agenda-backend.js';
 import { parseJobData, toJobData, type ProcJobData } from './job-data.js';
-import { hookJobProcessor } from './job-processor-hooks.js';
 import { RedisNotificationChannel } from './redis-notification-channel.js';
 
 const DEFAULT_POLL_MS = 2_000;
@@ -28,8 +26,6 @@ const DEFAULT_POLL_MS = 2_000;
 export const AGENDA_JOB_NAME = 'procstate';
 /** The collection Agenda keeps procstate's jobs in. */
 export const DEFAULT_AGENDA_COLLECTION = 'procstate_jobs';
-/** Suffix of the collection holding the claims that decide job locks, after the jobs collection's name. */
-export const CLAIMS_SUFFIX = '_claims';
 
 /** Options of {@link AgendaScheduler}. */
 export interface AgendaSchedulerOptions {
@@ -58,46 +54,18 @@ export interface AgendaSchedulerOptions {
   /** Handle jobs in this process (false for producers such as the CLI). @defaultValue true */
   readonly work?: boolean | undefined;
   /**
-   * How the server runs batched commands. @defaultValue asked of the server once (`buildInfo`)
+   * Capabilities to use instead of the server's (`atomicFindAndModify` decides how jobs are
+   * locked). @defaultValue asked of the server once, unless `PROCSTATE_CAPABILITIES` names a set
    */
-  readonly server?: ServerProfile | undefined;
+  readonly capabilities?: Partial<ServerCapabilities> | undefined;
   /** Where Agenda's own errors (a lock query that failed, a job that could not be saved) go. @defaultValue `console` */
   readonly logger?: RuntimeLogger | undefined;
 }
 
-/** Claims older than this are purged: far longer than the few hundred milliseconds a claim takes. */
+/** Candidates one lock query reads per job this worker runs at once (where locks are claimed): a wide window keeps workers apart. */
+const CANDIDATES_PER_SLOT = 4;
+/** Claims older than this are purged: far longer than the moment between a claim and its lock. */
 const CLAIM_RETENTION_MS = 5 * 60_000;
-
-/**
- * A backend whose `connect` never rejects: Agenda's constructor calls it without a `catch`, so a
- * rejection would crash the process. The failure is kept and reported by `start()` instead. Its
- * repository is the claiming one.
- */
-class GuardedBackend implements AgendaBackend {
-  readonly name: string;
-  readonly ownsConnection = false;
-  readonly notificationChannel = undefined;
-  failure: unknown;
-  constructor(
-    readonly inner: MongoBackend,
-    readonly repository: ClaimingJobRepository,
-  ) {
-    this.name = inner.name;
-  }
-  get logger() {
-    return this.inner.logger;
-  }
-  async connect(): Promise<void> {
-    try {
-      await this.inner.connect();
-    } catch (error) {
-      this.failure = error;
-    }
-  }
-  async disconnect(): Promise<void> {
-    await this.inner.disconnect();
-  }
-}
 
 /**
  * Runs procstate's jobs on Agenda. Construction does no I/O; `start()` connects Agenda and
@@ -118,17 +86,14 @@ class GuardedBackend implements AgendaBackend {
 export class AgendaScheduler implements Scheduler {
   readonly name = 'agenda';
   readonly #options: AgendaSchedulerOptions;
-  readonly #collection: string;
   readonly #concurrency: number;
   readonly #lockLifetimeMs: number;
   readonly #logger: RuntimeLogger;
-  #server: Promise<ServerProfile> | undefined;
+  readonly #backend: ProcstateAgendaBackend;
   #agenda: Agenda | undefined;
-  #repository: ClaimingJobRepository | undefined;
   #starting: Promise<Agenda> | undefined;
+  /** Each running job's handler, then Agenda's bookkeeping of it (its unlock and removal). */
   readonly #inFlight = new Set<Promise<void>>();
-  /** Agenda's own run of each started job: the function, then the job's unlock and removal. */
-  readonly #agendaRuns = new Set<Promise<void>>();
   #channel: NotificationChannel | undefined;
   #refilling = false;
 
@@ -137,15 +102,17 @@ export class AgendaScheduler implements Scheduler {
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`concurrency must be a positive integer, got ${String(concurrency)}.`);
     const lockLifetimeMs = options.lockLifetimeMs ?? 600_000;
     if (!Number.isSafeInteger(lockLifetimeMs) || lockLifetimeMs < 1) throw new InvalidArgumentError(`lockLifetimeMs must be a positive integer, got ${String(lockLifetimeMs)}.`);
-    if (options.server !== undefined) {
-      assertServerProfile(options.server);
-      this.#server = Promise.resolve(options.server);
-    }
     this.#options = options;
-    this.#collection = options.collection ?? DEFAULT_AGENDA_COLLECTION;
     this.#concurrency = concurrency;
     this.#lockLifetimeMs = lockLifetimeMs;
     this.#logger = options.logger ?? defaultLogger;
+    this.#backend = createAgendaBackend({
+      db: options.db,
+      collection: options.collection ?? DEFAULT_AGENDA_COLLECTION,
+      capabilities: options.capabilities,
+      candidatesPerQuery: concurrency * CANDIDATES_PER_SLOT,
+      claimRetentionMs: Math.max(CLAIM_RETENTION_MS, 2 * lockLifetimeMs),
+    });
   }
 
   /** The Agenda instance, once started (for dashboards such as Agendash). */
@@ -153,12 +120,17 @@ export class AgendaScheduler implements Scheduler {
     return this.#agenda;
   }
 
-  #serverProfile(): Promise<ServerProfile> {
-    this.#server ??= detectServerProfile(this.#options.db.admin()).catch((error: unknown) => {
-      this.#server = undefined;
-      throw error;
-    });
-    return this.#server;
+  /** The backend jobs are kept in; `backend.ready()` tells the capabilities in use. */
+  get backend(): ProcstateAgendaBackend {
+    return this.#backend;
+  }
+
+  /**
+   * How long after a job started on this worker Agenda's liveness check for it may keep the
+   * process alive, even after a close: `max(pollMs, lockLifetimeMs) / 2` (docs/operations.md).
+   */
+  get lingerMs(): number {
+    return Math.max(this.#options.pollMs ?? DEFAULT_POLL_MS, this.#lockLifetimeMs) / 2;
   }
 
   async #connect(): Promise<Agenda> {
@@ -167,22 +139,9 @@ export class AgendaScheduler implements Scheduler {
       await this.#options.db.command({ ping: 1 }).catch((error: unknown) => {
         throw new PersistenceError(`the scheduler's database does not answer: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       });
-      const db = this.#options.db;
-      const inner = new MongoBackend({ mongo: db, collection: this.#collection });
-      const repository = new ClaimingJobRepository({
-        inner: inner.repository,
-        jobs: db.collection(this.#collection),
-        claims: db.collection(`${this.#collection}${CLAIMS_SUFFIX}`),
-        server: () => this.#serverProfile(),
-        candidates: this.#concurrency,
-        claimRetentionMs: Math.max(CLAIM_RETENTION_MS, 2 * this.#lockLifetimeMs),
-        claimLifetimeMs: this.#lockLifetimeMs,
-        offerInserted: this.#options.work !== false,
-      });
-      const backend = new GuardedBackend(inner, repository);
       const agenda = new Agenda({
-        backend,
-        name: this.#options.name ?? `procstate-${process.pid}`,
+        backend: this.#backend,
+        name: this.#workerName(),
         processEvery: this.#options.pollMs ?? DEFAULT_POLL_MS,
         maxConcurrency: this.#concurrency,
         defaultConcurrency: this.#concurrency,
@@ -193,14 +152,17 @@ export class AgendaScheduler implements Scheduler {
       });
       agenda.on('error', (error: unknown) => reportError(this.#logger, error, 'Agenda'));
       await agenda.ready;
-      if (backend.failure !== undefined) {
-        throw new PersistenceError(`Agenda could not prepare its collection: ${String(backend.failure)}`, { cause: backend.failure });
-      }
+      await this.#backend.ready().catch((error: unknown) => {
+        throw new PersistenceError(`Agenda could not prepare its collection: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
       this.#agenda = agenda;
-      this.#repository = repository;
       return agenda;
     })();
     return this.#starting;
+  }
+
+  #workerName(): string {
+    return this.#options.name ?? `procstate-${process.pid}`;
   }
 
   async start(handler: JobHandler): Promise<void> {
@@ -211,20 +173,26 @@ export class AgendaScheduler implements Scheduler {
       if (channel !== undefined && channel.state !== 'connected') await channel.connect();
       return;
     }
+    const settlements = this.#backend.repository.settlements;
     agenda.define(
       AGENDA_JOB_NAME,
       async (job: Job<ProcJobData>) => {
-        const delivery: JobDelivery = { jobId: String(job.attrs._id), touch: () => job.touch(), keepAliveMs: Math.max(1_000, Math.floor(this.#lockLifetimeMs / 3)) };
-        const handling = handler(parseJobData(job.attrs.data), delivery);
-        const tracked = handling.then(
-          () => undefined,
-          () => undefined,
-        );
-        this.#inFlight.add(tracked);
+        const jobId = String(job.attrs._id);
+        const delivery: JobDelivery = { jobId, touch: () => job.touch(), keepAliveMs: Math.max(1_000, Math.floor(this.#lockLifetimeMs / 3)) };
+        settlements.watch(jobId);
+        let succeeded = false;
+        let finished = () => {};
+        const done = new Promise<void>((resolve) => (finished = resolve));
+        this.#inFlight.add(done);
         try {
-          await handling;
+          await handler(parseJobData(job.attrs.data), delivery);
+          succeeded = true;
         } finally {
-          this.#inFlight.delete(tracked);
+          // A one-time job that succeeded is removed by Agenda after its final save (removeOnComplete).
+          void settlements.finished(jobId, succeeded).then(() => {
+            this.#inFlight.delete(done);
+            finished();
+          });
           this.#refill();
         }
       },
@@ -236,17 +204,6 @@ export class AgendaScheduler implements Scheduler {
       },
     );
     await agenda.start();
-    hookJobProcessor(agenda, {
-      livenessMs: Math.max((this.#options.pollMs ?? DEFAULT_POLL_MS) / 2, this.#lockLifetimeMs / 2),
-      onRun: (run) => {
-        const tracked = run.then(
-          () => undefined,
-          () => undefined,
-        );
-        this.#agendaRuns.add(tracked);
-        void tracked.then(() => this.#agendaRuns.delete(tracked));
-      },
-    });
   }
 
   /**
@@ -273,17 +230,16 @@ export class AgendaScheduler implements Scheduler {
   }
 
   /**
-   * Saves the jobs with one `insertMany` (Agenda 6 has no bulk save: each job is made with
-   * `agenda.create()`, Agenda's own defaults, and written with the fields its `saveJob` writes),
-   * then announces them with one notification.
+   * Saves the jobs with one `insertMany` (each job made with `agenda.create()`, Agenda's own
+   * defaults, and written as Agenda's `saveJob` writes a new job), then announces them with one
+   * notification.
    */
   async dispatch(jobs: readonly ProcJob[]): Promise<string[]> {
     if (jobs.length === 0) return [];
     const agenda = await this.#connect();
-    const repository = this.#repository as ClaimingJobRepository;
-    const saved = await repository.insertJobs(
+    const saved = await this.#backend.repository.insertJobs(
       jobs.map((job) => agenda.create(AGENDA_JOB_NAME, toJobData(job)).attrs),
-      { lastModifiedBy: this.#options.name ?? `procstate-${process.pid}` },
+      { lastModifiedBy: this.#workerName() },
     );
     const first = saved[0];
     const channel = this.#channel;
@@ -307,7 +263,7 @@ export class AgendaScheduler implements Scheduler {
   async queuedRuns(): Promise<ReadonlySet<string>> {
     const filter: Document = { name: AGENDA_JOB_NAME, disabled: { $ne: true }, $or: [{ nextRunAt: { $ne: null } }, { lockedAt: { $ne: null } }] };
     const keys = new Set<string>();
-    for (const document of await this.#options.db.collection(this.#collection).find(filter, { projection: { data: 1 } }).toArray()) {
+    for (const document of await this.#options.db.collection(this.#backend.collectionName).find(filter, { projection: { data: 1 } }).toArray()) {
       try {
         for (const key of runKeysOf(parseJobData(document['data']))) keys.add(key);
       } catch {
@@ -319,19 +275,17 @@ export class AgendaScheduler implements Scheduler {
 
   /**
    * Stops taking jobs (jobs locked here but not started are unlocked for other workers), then
-   * waits up to `timeoutMs` for the handlers still running. Agenda's own `drain()` is not used:
-   * it can wait for its whole timeout when a handler ends just as the drain begins.
+   * waits up to `timeoutMs` for the handlers still running and Agenda's bookkeeping of them (a
+   * job's unlock and removal come after its function returned: closing the client before would
+   * leave finished jobs locked). Agenda's own `drain()` is not used: it can wait for its whole
+   * timeout when a handler ends just as the drain begins.
    */
   async drain(timeoutMs: number): Promise<number> {
     const agenda = this.#agenda;
     if (agenda === undefined) return 0;
     await agenda.stop(false);
     if (this.#options.work === false && this.#channel?.state === 'connected') await this.#channel.disconnect();
-    if (this.#inFlight.size > 0 || this.#agendaRuns.size > 0) {
-      // Agenda unlocks and removes a job after its function returned: wait for that too, or
-      // closing the client next would leave finished jobs locked.
-      await waitAtMost(Promise.all([...this.#inFlight, ...this.#agendaRuns]), timeoutMs);
-    }
+    if (this.#inFlight.size > 0) await waitAtMost(Promise.all([...this.#inFlight]), timeoutMs);
     return this.#inFlight.size;
   }
 }

@@ -1,74 +1,97 @@
 /**
- * Claims of Agenda jobs, on the server: a claim whose maker died before the job was marked
- * locked must not block the job for longer than Agenda's lock lifetime, and its takeover is
- * decided by one insert like the claim itself.
+ * Claims on Agenda jobs, on the server, with claims forced (`atomicFindAndModify: false`, as on
+ * FerretDB): racing workers lock each job generation once; a claim whose maker died before it
+ * locked the job blocks it for no longer than the lock lifetime, and its takeover is decided by
+ * one insert like the claim itself; an expired lock is a new generation, taken over once.
  */
-import { MongoBackend } from '@agendajs/mongo-backend';
+import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { ClaimingJobRepository } from '../../src/agenda/claiming-repository.js';
-import { detectServerProfile } from '../../persistence/server-profile.js';
+import { createAgendaBackend, type ProcstateAgendaBackend } from '../../src/agenda/agenda-backend.js';
+import { JobClaims } from '../../src/agenda/job-claims.js';
+import type { JobDocument } from '../../src/agenda/job-document.js';
 import { unique } from '../contract/runtime-scenarios.contract.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
 const LIFETIME_MS = 300;
+const CLAIMED = { atomicFindAndModify: false } as const;
 
-/** One Agenda instance's repository over the shared jobs collection. */
-async function instance(collection: string): Promise<ClaimingJobRepository> {
-  const inner = new MongoBackend({ mongo: database.db, collection });
-  await inner.connect();
-  const repository = new ClaimingJobRepository({
-    inner: inner.repository,
-    jobs: database.db.collection(collection),
-    claims: database.db.collection(`${collection}_claims`),
-    server: () => detectServerProfile(database.db.admin()),
-    candidates: 4,
-    claimRetentionMs: 60_000,
-    claimLifetimeMs: LIFETIME_MS,
-    offerInserted: false,
-  });
-  return repository;
+/** One Agenda instance's backend over the shared jobs collection, locking by claims. */
+async function instance(collection: string): Promise<ProcstateAgendaBackend> {
+  const backend = createAgendaBackend({ db: database.db, collection, capabilities: CLAIMED, candidatesPerQuery: 4 });
+  await backend.ready();
+  return backend;
 }
 
+const newJob = (data: unknown = {}) => ({ name: 'procstate', priority: 0, nextRunAt: new Date(), type: 'normal', data }) as never;
+const lock = (backend: ProcstateAgendaBackend, by: string) =>
+  backend.repository.getNextJobToRun('procstate', new Date(), new Date(Date.now() - LIFETIME_MS), new Date(), { lastModifiedBy: by });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('claims on Agenda jobs', () => {
-  it('a job claimed by a worker that died before starting it is taken over once the lock lifetime passed, by exactly one worker', async () => {
-    const collection = unique('claims').replaceAll('-', '_');
-    const [dead, second, third] = [await instance(collection), await instance(collection), await instance(collection)];
-    const [job] = await dead.insertJobs([{ name: 'procstate', priority: 0, nextRunAt: new Date(), type: 'normal', data: {} } as never], undefined);
-    const lock = (repository: ClaimingJobRepository) => repository.getNextJobToRun('procstate', new Date(), new Date(Date.now() - LIFETIME_MS), new Date(), { lastModifiedBy: 'test' });
-
-    // The first worker claims it, and dies before Agenda's save marks the job locked.
-    expect(String((await lock(dead))?._id)).toBe(String(job?._id));
-    expect((await database.db.collection(collection).findOne({}))?.['lockedAt']).toBeNull();
-    // Within the lifetime the claim holds: nobody else gets the job.
-    expect(await lock(second)).toBeUndefined();
-    expect(await lock(third)).toBeUndefined();
-    // Past it, two workers race for the stale claim: one insert decides.
-    await sleep(2 * LIFETIME_MS);
-    const results = await Promise.all([lock(second), lock(third)]);
-    expect(results.filter((result) => result !== undefined).map((result) => String(result?._id))).toEqual([String(job?._id)]);
-    expect(await database.db.collection(`${collection}_claims`).countDocuments({ job: String(job?._id) })).toBe(2);
+  it('workers racing for the same jobs lock each one once, and mark it locked at once', async () => {
+    const collection = unique('race').replaceAll('-', '_');
+    const workers = await Promise.all([1, 2, 3, 4].map(() => instance(collection)));
+    const jobs = await workers[0]!.repository.insertJobs(
+      Array.from({ length: 12 }, (_, index) => newJob({ index })),
+      undefined,
+    );
+    const locked: string[] = [];
+    await Promise.all(
+      workers.map(async (worker, index) => {
+        for (let job = await lock(worker, `w${index}`); job !== undefined; job = await lock(worker, `w${index}`)) locked.push(String(job._id));
+      }),
+    );
+    expect(locked.sort()).toEqual(jobs.map((job) => String(job._id)).sort());
+    const documents = await database.db.collection(collection).find({}).toArray();
+    expect(documents.every((document) => document['lockedAt'] instanceof Date)).toBe(true);
   });
 
-  it('a job started under its claim is not taken while its lock is fresh, and once it expired exactly one worker takes it over', async () => {
-    const collection = unique('race').replaceAll('-', '_');
+  it('a claim left by a worker that died before locking its job is taken over once the lock lifetime passed, by exactly one worker', async () => {
+    const collection = unique('claims').replaceAll('-', '_');
+    const [second, third] = [await instance(collection), await instance(collection)];
+    const [job] = await second.repository.insertJobs([newJob()], undefined);
+    // The dead worker won the claim of the job's free generation and never locked it.
+    const document = (await database.db.collection(collection).findOne({})) as JobDocument;
+    const dead = new JobClaims({ collection: database.db.collection(`${collection}_claims`), retentionMs: 60_000 });
+    expect(await dead.claim(document, LIFETIME_MS, 'dead')).toBeDefined();
+    // Within the lifetime the claim holds: nobody else gets the job.
+    expect(await lock(second, 'second')).toBeUndefined();
+    expect(await lock(third, 'third')).toBeUndefined();
+    // Past it, two workers race for the stale claim: one insert decides.
+    await sleep(2 * LIFETIME_MS);
+    const results = await Promise.all([lock(second, 'second'), lock(third, 'third')]);
+    expect(results.filter((result) => result !== undefined).map((result) => String(result?._id))).toEqual([String(job?._id)]);
+    expect(await database.db.collection(`${collection}_claims`).countDocuments({ job: String(job?._id) })).toBe(2);
+    expect((await database.db.collection(collection).findOne({}))?.['lockedAt']).toBeInstanceOf(Date);
+  });
+
+  it('a locked job is not taken while its lock is fresh, and once it expired exactly one worker takes it over', async () => {
+    const collection = unique('expiry').replaceAll('-', '_');
     const [first, second, third] = [await instance(collection), await instance(collection), await instance(collection)];
-    await first.insertJobs([{ name: 'procstate', priority: 0, nextRunAt: new Date(), type: 'normal', data: {} } as never], undefined);
-    const lock = (repository: ClaimingJobRepository) => repository.getNextJobToRun('procstate', new Date(), new Date(Date.now() - LIFETIME_MS), new Date(), { lastModifiedBy: 'test' });
-    const won = await lock(first);
-    expect(won).toBeDefined();
-    expect(await lock(second)).toBeUndefined();
-    // The winner starts it: Agenda saves the job with its lock, which ends that claim's generation.
-    await first.saveJobState({ ...(won as object), lockedAt: new Date(), lastRunAt: new Date() } as never, { lastModifiedBy: 'test' });
-    expect(await lock(second)).toBeUndefined();
+    await first.repository.insertJobs([newJob()], undefined);
+    expect(await lock(first, 'first')).toBeDefined();
+    expect(await lock(second, 'second')).toBeUndefined();
     // Its worker stalls past the lock lifetime: the expired lock is a new generation, claimed once.
     await sleep(2 * LIFETIME_MS);
-    const results = await Promise.all([lock(second), lock(third)]);
+    const results = await Promise.all([lock(second, 'second'), lock(third, 'third')]);
     expect(results.filter((result) => result !== undefined)).toHaveLength(1);
     const claims = await database.db.collection(`${collection}_claims`).find({}).toArray();
-    expect(claims.map((claim) => String(claim._id).replace(/^[0-9a-f]+\//, '').replace(/@\d+.*/, '@'))).toEqual(expect.arrayContaining(['free@', 'lock@']));
-    expect(claims).toHaveLength(2);
+    expect(claims.map((claim) => String(claim._id).replace(/^[0-9a-f]+\//, '').replace(/@\d+.*/, '@')).sort()).toEqual(['free@', 'lock@']);
+  });
+
+  it('a job disabled, moved later or deleted after the lock query is not locked from the cached candidates', async () => {
+    const collection = unique('stale').replaceAll('-', '_');
+    const worker = await instance(collection);
+    const jobs = await worker.repository.insertJobs([newJob({ n: 1 }), newJob({ n: 2 }), newJob({ n: 3 }), newJob({ n: 4 })], undefined);
+    // The first lock reads every candidate; the others wait in its cache.
+    const first = await lock(worker, 'w');
+    expect(first).toBeDefined();
+    const others = jobs.filter((job) => String(job._id) !== String(first?._id)).map((job) => String(job._id));
+    await worker.repository.disableJobs({ id: others[0]! });
+    const moved = await database.db.collection(collection).updateOne({ _id: new ObjectId(others[1]) }, { $set: { nextRunAt: new Date(Date.now() + 3_600_000) } });
+    expect(moved.modifiedCount).toBe(1);
+    expect(await worker.repository.removeJobs({ id: others[2]! })).toBe(1);
+    expect(await lock(worker, 'w')).toBeUndefined();
   });
 });
