@@ -19,6 +19,13 @@ const packageNames = Object.entries({
 // suite runs reduced in `npm test` and full with `npm run test:chaos` (CHAOS_SCALE=full).
 export default defineConfig({
   test: {
+    // `PROCSTATE_COVERAGE=1 npm test` turns it on per leg (scripts/test.sh): the code whose branches
+    // depend on the server's capabilities.
+    coverage: {
+      provider: 'v8',
+      include: ['persistence/mongodb/**', 'persistence/server-capabilities.ts', 'persistence/chunks.ts', 'src/agenda/**'],
+      reporter: ['json'],
+    },
     projects: [
       {
         resolve: { alias: packageNames },

@@ -4,7 +4,7 @@
  */
 export { createProcRuntime } from './runtime/create-proc-runtime.js';
 export type { ProcRuntimeOptions } from './runtime/create-proc-runtime.js';
-export type { ProcRuntime, BulkResult } from './runtime/proc-runtime.js';
+export type { ProcRuntime, BulkResult, CloseOptions } from './runtime/proc-runtime.js';
 export type { CreateOptions, CreateItem, CallItem } from './runtime/calls.js';
 export type { WaitOptions } from './runtime/wait-for.js';
 export type { TransitionNotice } from './runtime/notices.js';

@@ -6,6 +6,7 @@
 import { CommanderError } from 'commander';
 import { ProcstateError } from '../../machines/errors.js';
 import { redactText } from '../redact.js';
+import { exitProcess } from '../runtime/exit-process.js';
 import { ExitCode, UsageError } from './options.js';
 import { buildProgram, type CliIo } from './program.js';
 
@@ -41,10 +42,9 @@ const invoked = process.argv[1] ?? '';
 if (invoked.endsWith('main.ts') || invoked.endsWith('main.js') || invoked.endsWith('procstate')) {
   // Exit once the command is done: what procstate opened is closed by then, but a kinds module
   // may hold connections of its own (a worker's module that writes elsewhere), and a finished
-  // command must not wait for them. Library users need no exit: `runtime.close()` lets go.
-  const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  // command must not wait for them, nor for Agenda's liveness timers (`CloseOptions.exit`).
+  main(process.argv.slice(2)).then(exitProcess, (error: unknown) => {
     process.stderr.write(`procstate: ${redactText(String(error))}\n`);
-    exit(ExitCode.ERROR);
+    exitProcess(ExitCode.ERROR);
   });
 }

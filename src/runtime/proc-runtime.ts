@@ -28,10 +28,27 @@ import { reportError, type RuntimeLogger } from './logger.js';
 import type { MetricsSnapshot, RuntimeMetrics } from './metrics.js';
 import type { Notices, TransitionNotice } from './notices.js';
 import type { Sweep, SweepReport } from './sweep.js';
-import { assertText, clip } from './texts.js';
+import { exitProcess } from './exit-process.js';
+import { assertText, clip, positive } from './texts.js';
 import { waitFor, type WaitOptions } from './wait-for.js';
 
 /** What became of one proc of `createMany` or `callMany`: the proc, or the error it met. */
+/** Options of {@link ProcRuntime.close}. */
+export interface CloseOptions {
+  /** Most time the sweep's last step and the scheduler's drain take together. @defaultValue 30000 ms */
+  readonly drainTimeoutMs?: number | undefined;
+  /**
+   * End the process once everything is released (`process.exit()`, with `process.exitCode`,
+   * after stdout and stderr are flushed). For scripts and services that ran Agenda jobs in this
+   * process: Agenda arms a liveness check for every job it starts, a timer it neither clears nor
+   * lets go of, which keeps the process alive for up to `max(pollMs, lockLifetimeMs) / 2` after
+   * the last job started here (five minutes by default; docs/operations.md). Without Agenda, or
+   * once that time has passed, the process ends by itself after `close()` and your own clients'.
+   * @defaultValue false
+   */
+  readonly exit?: boolean | undefined;
+}
+
 export type BulkResult = { readonly id: string; readonly ok: true; readonly proc: ProcSnapshot } | { readonly id: string; readonly ok: false; readonly error: Error };
 
 /**
@@ -54,9 +71,10 @@ export interface ProcRuntime<K extends AnyKinds = any> {
   start(): Promise<void>;
   /**
    * Stops the sweep, drains the scheduler, then aborts runs still going; the sweep's last step and
-   * the drain together take at most `drainTimeoutMs` (default 30 s).
+   * the drain together take at most `drainTimeoutMs` (default 30 s). With `exit`, then ends the
+   * process (see {@link CloseOptions.exit}).
    */
-  close(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
   /** Creates a proc in READY. @throws ProcAlreadyExistsError, UnknownKindError, InvalidArgumentError */
   create<N extends KindNameOf<K>>(kind: N, id: string, options?: CreateOptions<NewFieldsOf<KindOf<K, N>>>): Promise<ProcSnapshot>;
   /**
@@ -175,11 +193,13 @@ export class Runtime {
     }
   }
 
-  async close(options: { readonly drainTimeoutMs?: number } = {}): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('close takes an options object.');
+    const drainTimeoutMs = positive(options.drainTimeoutMs, 30_000, 'drainTimeoutMs', true);
+    if (options.exit !== undefined && typeof options.exit !== 'boolean') throw new InvalidArgumentError(`exit must be true or false, got ${JSON.stringify(options.exit)}.`);
     this.#closed = true;
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     const deadline = Date.now() + drainTimeoutMs;
     // The sweep stops at its next proc, but the step it is in may wait on a connection that is
     // cut off (no reset, no socket timeout): the drain timeout bounds that wait too.
@@ -187,6 +207,7 @@ export class Runtime {
     const still = await this.#parts.scheduler.drain(Math.max(0, deadline - Date.now()));
     if (still > 0 || this.#parts.runs.size > 0) this.#parts.runs.shutdownAll();
     this.#parts.notices.stop();
+    if (options.exit === true) exitProcess();
   }
 
   async create(kind: string, id: string, options: CreateOptions = {}): Promise<ProcSnapshot> {

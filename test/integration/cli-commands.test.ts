@@ -329,13 +329,29 @@ describe('shutdown', () => {
     }
   }, 180_000);
 
-  it('a process that closes its runtime on Agenda ends by itself, without process.exit', async () => {
+  /** Runs the close fixture; its status line and how long it lived after its close returned. */
+  async function closeFixture(mode: 'exit' | 'natural', lockLifetimeMs: number): Promise<{ status: string; afterCloseMs: number }> {
     const name = databaseName('cli_close');
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/fixtures/close-exits.ts', mongoUri(), name], { cwd: ROOT, timeout: 60_000 });
-      expect(stdout.trim()).toBe('SUCCESS');
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/fixtures/close-exits.ts', mongoUri(), name, mode, String(lockLifetimeMs)], { cwd: ROOT, timeout: 60_000 });
+      const ended = Date.now();
+      const [status, closed] = stdout.trim().split('\n');
+      return { status: status ?? '', afterCloseMs: ended - Number(closed?.replace('closed ', '')) };
     } finally {
       await database.client.db(name).dropDatabase().catch(() => undefined);
     }
+  }
+
+  it('a process that ran Agenda jobs ends at once after close({ exit: true }), whatever the lock lifetime', async () => {
+    // With Agenda's default lock lifetime its liveness timer would hold the process five minutes.
+    const { status } = await closeFixture('exit', 600_000);
+    expect(status).toBe('SUCCESS');
+  }, 90_000);
+
+  it('without exit it ends by itself once Agenda\'s liveness check of its last job has run: procstate holds nothing', async () => {
+    const { status, afterCloseMs } = await closeFixture('natural', 4_000);
+    expect(status).toBe('SUCCESS');
+    // Reported, not asserted: the linger is Agenda's (docs/operations.md), about lockLifetimeMs / 2 after the job started.
+    console.info(`the process lived ${afterCloseMs} ms after its close (lockLifetimeMs 4000)`);
   }, 90_000);
 });
