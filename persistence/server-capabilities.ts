@@ -138,8 +138,12 @@ export async function detectServerCapabilities(admin: CommandRunner): Promise<Se
     throw new PersistenceError(`asking the server what it can do (buildInfo) failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const ferretdb = info['ferretdbVersion'];
-  // FerretDB 2 runs on Microsoft's DocumentDB engine, whose updates are atomic; only 1.x lacks these.
-  return typeof ferretdb === 'string' && /^v?1\./.test(ferretdb) ? FERRETDB_CAPABILITIES : MONGODB_CAPABILITIES;
+  if (typeof ferretdb !== 'string') return MONGODB_CAPABILITIES;
+  // FerretDB 2 runs on Microsoft's DocumentDB engine, whose updates are atomic; only 1.x lacks
+  // these. A build that reports no version of its own (`unknown`, the embeddable package's) gets
+  // the cautious set.
+  const major = /^v?(\d+)\./.exec(ferretdb)?.[1];
+  return major !== undefined && Number(major) >= 2 ? MONGODB_CAPABILITIES : FERRETDB_CAPABILITIES;
 }
 
 /**

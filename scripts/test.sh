@@ -18,7 +18,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 if [[ -z "${MONGODB_URI:-}" ]]; then
   MONGODB_URI=$("$root/scripts/db.sh" start) || exit 1
-  export MONGODB_URI
+  # The server is known: a test checks that detection says so.
+  export MONGODB_URI PROCSTATE_TEST_SERVER=ferretdb
 fi
 # The dashboard's browser tests drive Debian's Chromium; install it when it is missing.
 if [[ -z "${CHROMIUM_PATH:-}" ]]; then

@@ -74,6 +74,12 @@ export class ProcstateJobRepository implements JobRepository {
   readonly #connected: () => Promise<ConnectedRepository>;
   readonly #candidatesPerQuery: number;
   readonly #candidates = new Map<string, { readonly at: number; readonly jobs: JobDocument[] }>();
+  /**
+   * The claim this instance holds on each job it locked by a claim, until the job's run saved its
+   * end, or the job was unlocked or removed. An unlocked job is free again in the very state it
+   * was claimed in, so its claim is withdrawn, or no one could lock it until the claim is stale.
+   */
+  readonly #held = new Map<string, string>();
   /** Jobs whose bookkeeping a drain waits for. @internal */
   readonly settlements = new JobSettlements();
 
@@ -113,8 +119,9 @@ export class ProcstateJobRepository implements JobRepository {
       return await this.#inner.removeJobs(options);
     } finally {
       // Agenda removes a completed job by its id alone.
-      if (options.id !== undefined) this.settlements.removed([String(options.id)]);
-      if (options.ids !== undefined) this.settlements.removed(options.ids.map(String));
+      const ids = [...(options.id === undefined ? [] : [String(options.id)]), ...(options.ids ?? []).map(String)];
+      for (const id of ids) this.#held.delete(id);
+      this.settlements.removed(ids);
     }
   }
 
@@ -127,7 +134,11 @@ export class ProcstateJobRepository implements JobRepository {
       await this.#inner.saveJobState(job, options);
     } finally {
       // A save without a lock is the last one of a run (Agenda's `touch` and start saves hold one).
-      if (!job.lockedAt && job._id !== undefined) this.settlements.unlocked(String(job._id), Boolean(job.nextRunAt));
+      // The run changed the job's last run time, so the claim it was locked under is spent.
+      if (!job.lockedAt && job._id !== undefined) {
+        this.#held.delete(String(job._id));
+        this.settlements.unlocked(String(job._id), Boolean(job.nextRunAt));
+      }
     }
   }
 
@@ -142,12 +153,26 @@ export class ProcstateJobRepository implements JobRepository {
     return this.#claimAndLock(current, new Date(), DEFAULT_CLAIM_LIFETIME_MS, options?.lastModifiedBy ?? null);
   }
 
-  unlockJob(job: JobParameters): Promise<void> {
-    return this.#inner.unlockJob(job);
+  async unlockJob(job: JobParameters): Promise<void> {
+    await this.#inner.unlockJob(job);
+    if (job._id !== undefined) await this.#withdraw([String(job._id)]);
   }
 
-  unlockJobs(jobIds: (JobId | string)[]): Promise<void> {
-    return this.#inner.unlockJobs(jobIds);
+  async unlockJobs(jobIds: (JobId | string)[]): Promise<void> {
+    await this.#inner.unlockJobs(jobIds);
+    await this.#withdraw(jobIds.map(String));
+  }
+
+  /** Withdraws this instance's claims on jobs it unlocked, so that they can be locked again at once. */
+  async #withdraw(ids: readonly string[]): Promise<void> {
+    const keys = ids.flatMap((id) => {
+      const key = this.#held.get(id);
+      this.#held.delete(id);
+      return key === undefined ? [] : [key];
+    });
+    if (keys.length === 0) return;
+    const { claims } = await this.#connected();
+    for (const key of keys) await claims.withdraw(key);
   }
 
   disableJobs(options: RemoveJobsOptions): Promise<number> {
@@ -211,6 +236,7 @@ export class ProcstateJobRepository implements JobRepository {
       await claims.withdraw(claim);
       return undefined;
     }
+    this.#held.set(candidate._id.toHexString(), claim);
     return toJobParameters(locked);
   }
 

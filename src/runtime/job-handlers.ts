@@ -171,7 +171,7 @@ export class JobHandlers {
       { base, runId, copyInBackground: true },
     );
     // A rejected start is a duplicate or late delivery: another worker owns the call.
-    if (!outcome.accepted) return;
+    if (!outcome.accepted) return this.#metrics.startRefused(ref.kind);
     await this.#effects.perform(outcome);
     const call = outcome.proc.state.context.call;
     if (call === null) return;

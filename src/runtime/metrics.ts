@@ -257,7 +257,12 @@ export class RuntimeMetrics {
     help: "Join jobs handled by this runtime, by the parent's kind and outcome: started, children_processing, not_waiting (already joined, reset or deleted) or refused (another worker started it first).",
     unit: '{attempt}',
   });
-  readonly #all = [this.#transitions, this.#runs, this.#runDuration, this.#leaseRenewals, this.#fenced, this.#conflicts, this.#joinAttempts];
+  readonly #startsRefused = new Counter({
+    name: 'procstate.starts.refused',
+    help: "Deliveries of a call to this runtime whose start the ledger refused, by kind: a duplicate delivery (another worker started the call first: a scheduler's lock that expired, or one a server could not make atomic) or a late one (the call had ended, been reset or stopped). The function did not run.",
+    unit: '{delivery}',
+  });
+  readonly #all = [this.#transitions, this.#runs, this.#runDuration, this.#leaseRenewals, this.#fenced, this.#conflicts, this.#joinAttempts, this.#startsRefused];
   readonly #warn: (message: string, details: Record<string, unknown>) => void;
   #mirroring: Promise<void> | undefined;
 
@@ -339,6 +344,11 @@ export class RuntimeMetrics {
   /** A join job was handled. */
   joinAttempt(kind: string, outcome: JoinOutcome): void {
     this.#joinAttempts.add({ kind, outcome });
+  }
+
+  /** A delivery's start was refused by the ledger: the function does not run. */
+  startRefused(kind: string): void {
+    this.#startsRefused.add({ kind });
   }
 
   #runEnded(previous: StoredProc, cause: string, at: Date): void {

@@ -94,4 +94,33 @@ describe('claims on Agenda jobs', () => {
     expect(await worker.repository.removeJobs({ id: others[2]! })).toBe(1);
     expect(await lock(worker, 'w')).toBeUndefined();
   });
+
+  it('a job its worker unlocked (Agenda frees a job it locked but will not run) can be locked again at once, by any worker', async () => {
+    const collection = unique('unlock').replaceAll('-', '_');
+    const [first, second] = [await instance(collection), await instance(collection)];
+    await first.repository.insertJobs([newJob()], undefined);
+    const locked = await lock(first, 'first');
+    expect(locked).toBeDefined();
+    await first.repository.unlockJob(locked!);
+    expect(String((await lock(second, 'second'))?._id)).toBe(String(locked?._id));
+    await second.repository.unlockJobs([locked!._id!]);
+    expect(String((await lock(first, 'first'))?._id)).toBe(String(locked?._id));
+  });
+
+  it('a job whose run failed and was rescheduled is locked again by the same worker once due (its claim ends with the run)', async () => {
+    const collection = unique('retry').replaceAll('-', '_');
+    const worker = await instance(collection);
+    await worker.repository.insertJobs([newJob()], undefined);
+    const locked = await lock(worker, 'w');
+    expect(locked).toBeDefined();
+    // What Agenda saves: the start (lock held, last run set), then the end of a failed run with its retry due now.
+    const started = { ...locked!, lastRunAt: new Date(), nextRunAt: null };
+    await worker.repository.saveJobState(started, { lastModifiedBy: 'w' });
+    const { lockedAt: _held, ...unlocked } = started;
+    const retry = { ...unlocked, failCount: 1, failReason: 'boom', failedAt: new Date(), nextRunAt: new Date() };
+    await worker.repository.saveJobState(retry, { lastModifiedBy: 'w' });
+    const again = await lock(worker, 'w');
+    expect(String(again?._id)).toBe(String(locked?._id));
+    expect(again?.failCount).toBe(1);
+  });
 });

@@ -190,6 +190,22 @@ describe('runtime metrics on the memory store', () => {
     expect(counts(snapshot, 'procstate.conflicts')).toEqual({});
   });
 
+  it('count every duplicate delivery of a call as a refused start, and run each function once', async () => {
+    const scheduler = new InProcessScheduler({ redeliver: (job) => job.type === 'run' || job.type === 'runs' });
+    const ran = new Map<string, number>();
+    const kinds = [defineKind({ name: 'job', processes: { work: { run: async (ctx) => void ran.set(ctx.id, (ran.get(ctx.id) ?? 0) + 1) } } })];
+    const runtime = await start({ kinds, scheduler });
+    const ids = ['a', 'b', 'c'];
+    for (const id of ids) {
+      await runtime.create('job', id);
+      await runtime.call('job', id, 'work');
+    }
+    for (const id of ids) expect((await runtime.waitForCompletion('job', id)).process_status).toBe('SUCCESS');
+    await scheduler.onIdle();
+    expect([...ran.values()]).toEqual([1, 1, 1]);
+    expect(counts(runtime.metrics(), 'procstate.starts.refused')).toEqual({ 'kind=job': ids.length });
+  });
+
   it('count a run fenced by a reset: the reset ends the run, the run is fenced, its write refused with RunFencedError', async () => {
     const started = deferred();
     const release = deferred();
@@ -430,6 +446,7 @@ describe('prometheusText', () => {
       '# TYPE procstate_runs_fenced_total counter',
       '# TYPE procstate_conflicts_total counter',
       '# TYPE procstate_join_attempts_total counter',
+      '# TYPE procstate_starts_refused_total counter',
     ]);
   });
 

@@ -31,9 +31,11 @@ function server(info: Record<string, unknown> | Error) {
 const env = (value: string | undefined) => ({ PROCSTATE_CAPABILITIES: value });
 
 describe('detecting a server', () => {
-  it("takes FerretDB 1.x for FerretDB's set and anything else for MongoDB's", async () => {
+  it("takes FerretDB 1.x (or a FerretDB of unknown version) for FerretDB's set and anything else for MongoDB's", async () => {
     expect(await detectServerCapabilities(server({ version: '7.0.77', ferretdbVersion: 'v1.24.2' }))).toEqual(FERRETDB_CAPABILITIES);
     expect(await detectServerCapabilities(server({ version: '7.0.77', ferretdbVersion: '1.24.0' }))).toEqual(FERRETDB_CAPABILITIES);
+    // The embeddable package (the project's test server) reports no version of its own.
+    expect(await detectServerCapabilities(server({ version: '7.0.42', ferretdbVersion: 'unknown' }))).toEqual(FERRETDB_CAPABILITIES);
     expect(await detectServerCapabilities(server({ version: '7.0.12' }))).toEqual(MONGODB_CAPABILITIES);
     // FerretDB 2 runs on the DocumentDB engine, whose updates are atomic.
     expect(await detectServerCapabilities(server({ version: '7.0.77', ferretdbVersion: 'v2.1.0' }))).toEqual(MONGODB_CAPABILITIES);
