@@ -13,6 +13,8 @@ import { MongoClient } from 'mongodb';
 import { MongoProcStore } from '../persistence/mongodb/index.js';
 import { AgendaScheduler, RedisNotificationChannel } from '../src/agenda/index.js';
 import { createProcRuntime, runKeysOf, type Scheduler } from '../src/index.js';
+import { capabilitiesFromEnvironment, detectServerCapabilities, type ServerCapabilities } from '../persistence/server-capabilities.js';
+import { otherCapabilities } from '../test/helpers/capability-legs.js';
 import { fanOutKinds } from './fanout-kinds.js';
 import type { BenchResult } from './report.js';
 import { withServerCpu } from './server-cpu.js';
@@ -41,6 +43,8 @@ interface AgendaFanOutOptions {
   readonly concurrency: number;
   /** `in-process`: this process is the worker; a number: that many worker processes. */
   readonly workers: 'in-process' | number;
+  /** Capabilities forced on the store and the scheduler (in-process worker only); the server's otherwise. */
+  readonly capabilities?: Partial<ServerCapabilities> | undefined;
 }
 
 function counting(inner: Scheduler, deliveries: Map<string, number>, jobs: { n: number }): Scheduler {
@@ -99,10 +103,11 @@ async function agendaFanOut(uri: string, options: AgendaFanOutOptions): Promise<
   const jobs = { n: 0 };
   const inProcess = options.workers === 'in-process';
   let workers: ChildProcess[] = [];
-  const store = new MongoProcStore({ db, kinds: { upload: 'uploads', entry: { documents: db.collection('entries'), parentKey: 'upload_id' } } });
+  const store = new MongoProcStore({ db, kinds: { upload: 'uploads', entry: { documents: db.collection('entries'), parentKey: 'upload_id' } }, capabilities: options.capabilities });
   await store.ensureIndexes();
   const agenda = new AgendaScheduler({
     db,
+    capabilities: options.capabilities,
     concurrency: options.concurrency,
     pollMs: 1_000,
     work: inProcess,
@@ -185,9 +190,11 @@ export async function benchAgendaFanOut(
 
   progress(`bare Agenda, ${sizes.commands} jobs`);
   const bareSmall = await baselines.bareAgenda(sizes.commands);
+  const small: Record<number, AgendaFanOutResult> = {};
   for (const batch of [1, sizes.batch]) {
     progress(`procstate, ${sizes.commands} entries, ${batch} per job`);
     const run = await agendaFanOut(uri, { entries: sizes.commands, batch, concurrency, workers: 'in-process' });
+    small[batch] = run;
     results.push({
       group,
       name: `database commands per entry, ${sizes.commands} no-op entries, ${batch === 1 ? 'a job per entry' : `${batch} entries per job`}`,
@@ -258,6 +265,45 @@ export async function benchAgendaFanOut(
       ratio: perEntry(large) / perEntry(base),
       notes: `${large.seconds.toFixed(0)} s for ${large.entries}; commands per entry ${((base.commands as number) / base.entries).toFixed(2)} → ${((large.commands as number) / large.entries).toFixed(2)}`,
     });
+  }
+
+  // The same figures on the other capability set than the server's, forced: MongoDB's code paths
+  // on FerretDB (within what it survives, test/helpers/capability-legs.ts), or FerretDB's on MongoDB.
+  const probe = new MongoClient(uri);
+  const own = await detectServerCapabilities(probe.db('admin')).finally(() => probe.close());
+  const otherText = otherCapabilities(own);
+  const forced = capabilitiesFromEnvironment({ PROCSTATE_CAPABILITIES: otherText });
+  const other = { ...forced.preset, ...forced.overrides } as ServerCapabilities;
+  const setName = (set: ServerCapabilities) => (set.atomicFindAndModify ? "MongoDB's capabilities" : "FerretDB's capabilities");
+  const ownRuns: Record<string, AgendaFanOutResult> = { commands: small[sizes.batch] as AgendaFanOutResult, throughput: medium[sizes.batch] as AgendaFanOutResult };
+  for (const [figure, entries] of [['commands', sizes.commands], ['throughput', sizes.throughput]] as const) {
+    progress(`procstate, ${entries} entries, ${sizes.batch} per job, ${otherText} forced`);
+    const run = await agendaFanOut(uri, { entries, batch: sizes.batch, concurrency, workers: 'in-process', capabilities: other });
+    const base = ownRuns[figure] as AgendaFanOutResult;
+    const perEntry = (result: AgendaFanOutResult) => (result.commands as number) / result.entries;
+    results.push(
+      figure === 'commands'
+        ? {
+            group,
+            name: `database commands per entry, ${entries} no-op entries, ${sizes.batch} per job, ${setName(other)} forced`,
+            value: perEntry(run),
+            unit: 'commands',
+            baseline: perEntry(base),
+            baselineName: `the server's own set (${setName(own)})`,
+            ratio: perEntry(run) / perEntry(base),
+            notes: `PROCSTATE_CAPABILITIES=${otherText}; ${breakdown(run)}; ${run.duplicateDeliveries} deliveries beyond the first over ${run.jobs} jobs`,
+          }
+        : {
+            group,
+            name: `${entries} no-op entries, ${sizes.batch} per job, ${setName(other)} forced`,
+            value: entries / run.seconds,
+            unit: 'entries/s',
+            baseline: entries / base.seconds,
+            baselineName: `the server's own set (${setName(own)})`,
+            ratio: base.seconds / run.seconds,
+            notes: `PROCSTATE_CAPABILITIES=${otherText}; ${run.seconds.toFixed(1)} s against ${base.seconds.toFixed(1)} s; ${perEntry(run).toFixed(2)} commands per entry against ${perEntry(base).toFixed(2)}; ${run.duplicateDeliveries} deliveries beyond the first`,
+          },
+    );
   }
 
   const workers: Record<number, number> = {};

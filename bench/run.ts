@@ -5,7 +5,7 @@
  * server; Redis and PostgreSQL run on the machine.
  *
  * BENCH_ONLY=group,... runs some groups (embedded, fan-out, transition, group-commit, end-to-end,
- * dispatch, agenda, migration, dashboard). The default sizes keep the whole run within 15 minutes
+ * dispatch, agenda, memory, migration, dashboard). The default sizes keep the whole run within 15 minutes
  * on two cores with FerretDB; BENCH_FULL=1 uses the full sizes. Every step has a watchdog that fails
  * with the server's state rather than hanging.
  */
@@ -25,6 +25,7 @@ import { benchGroupCommit } from './group-commit.js';
 import { benchMigration } from './migration.js';
 import { table, writeResults, type BenchResult } from './report.js';
 import { benchTransition } from './transition.js';
+import { benchWorkerMemory } from './worker-memory.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const full = process.env['BENCH_FULL'] === '1';
@@ -100,6 +101,10 @@ try {
   } finally {
     await bareClient.close();
   }
+  const memoryCheckpoints = [size('BENCH_MEMORY_FIRST', 1_000, 10_000), size('BENCH_MEMORY_LAST', 5_000, 100_000)];
+  await step('memory', server, `a worker's memory after ${memoryCheckpoints.join(' and ')} jobs`, () =>
+    benchWorkerMemory(uri, memoryCheckpoints, (line) => process.stderr.write(`  ${line}\n`)),
+  );
   const parents = size('BENCH_MIGRATION_PARENTS', 150, 1_000);
   const children = size('BENCH_MIGRATION_CHILDREN', 100, 100);
   await step('migration', server, `${parents} parents × ${children} children`, () => benchMigration(fresh, parents, children));

@@ -29,14 +29,6 @@ fi
 # The network fault tests (chaos) need iproute2 and libfaketime.
 "$root/scripts/net-tools.sh" || exit 1
 
-# The one place that says what FerretDB 1.x cannot execute of MongoDB's set: an update command of
-# MongoDB's 500 statements holds 500 of FerretDB's PostgreSQL connections until it ends and
-# deadlocks the server (docs/operations.md). The forced leg sends 16 per command, the most the
-# tests' concurrent clients survive here; the 500 is covered by a unit test of the batching
-# (test/unit/persistence/mongo-batching.test.ts).
-FORCED_ON_FERRETDB='mongodb,updatesPerCommand=16'
-FORCED_ON_MONGODB='ferretdb'
-
 vitest="$root/node_modules/.bin/vitest"
 legs="${PROCSTATE_TEST_LEGS:-server,forced}"
 
@@ -82,14 +74,9 @@ if [[ ",$legs," == *,forced,* ]]; then
     done
   fi
   if [[ ${#projects[@]} -gt 0 ]]; then
-    # Asked of the library's own detection, never by a vendor name here.
-    atomic=$(node --import tsx -e '
-      import("./persistence/server-capabilities.ts").then(async ({ detectServerCapabilities }) => {
-        const { MongoClient } = await import("mongodb");
-        const client = new MongoClient(process.argv[1], { serverSelectionTimeoutMS: 10000 });
-        try { console.log((await detectServerCapabilities(client.db("admin"))).atomicFindAndModify); } finally { await client.close(); }
-      });' "$MONGODB_URI") || { echo "test.sh: could not ask the server its capabilities" >&2; exit 1; }
-    if [[ "$atomic" == true ]]; then forced=$FORCED_ON_MONGODB; else forced=$FORCED_ON_FERRETDB; fi
+    # The other set than the server's: test/helpers/capability-legs.ts says which, and what
+    # FerretDB cannot execute of MongoDB's.
+    forced=$(node --import tsx "$root/test/helpers/capability-legs.ts" "$MONGODB_URI") || { echo "test.sh: could not ask the server its capabilities" >&2; exit 1; }
     echo "test.sh: leg 2, PROCSTATE_CAPABILITIES=$forced" >&2
     mapfile -t flags < <(leg_flags forced)
     PROCSTATE_CAPABILITIES=$forced "$vitest" run "${projects[@]}" --passWithNoTests "${flags[@]}" "${rest[@]}" || status=1

@@ -16,5 +16,4 @@ await runtime.create('upload', id, { fields: { upload_name: 'my data' } });
 await runtime.call('upload', id, 'process_upload');
 console.log((await runtime.waitForCompletion('upload', id)).process_status); // SUCCESS
 console.log((await runtime.history('upload', id)).map((record) => record.cause).join(' → '));
-await runtime.close();
-await client.close();
+await runtime.close({ exit: true }); // drains, releases, then ends the process

@@ -119,7 +119,7 @@ export class ProcstateJobRepository implements JobRepository {
       return await this.#inner.removeJobs(options);
     } finally {
       // Agenda removes a completed job by its id alone.
-      const ids = [...(options.id === undefined ? [] : [String(options.id)]), ...(options.ids ?? []).map(String)];
+      const ids = [...(options.id === undefined ? [] : [String(options.id)]), ...(Array.isArray(options.ids) ? options.ids.map(String) : [])];
       for (const id of ids) this.#held.delete(id);
       this.settlements.removed(ids);
     }

@@ -32,7 +32,6 @@ import { exitProcess } from './exit-process.js';
 import { assertText, clip, positive } from './texts.js';
 import { waitFor, type WaitOptions } from './wait-for.js';
 
-/** What became of one proc of `createMany` or `callMany`: the proc, or the error it met. */
 /** Options of {@link ProcRuntime.close}. */
 export interface CloseOptions {
   /** Most time the sweep's last step and the scheduler's drain take together. @defaultValue 30000 ms */
@@ -49,6 +48,7 @@ export interface CloseOptions {
   readonly exit?: boolean | undefined;
 }
 
+/** What became of one proc of `createMany` or `callMany`: the proc, or the error it met. */
 export type BulkResult = { readonly id: string; readonly ok: true; readonly proc: ProcSnapshot } | { readonly id: string; readonly ok: false; readonly error: Error };
 
 /**

@@ -31,7 +31,7 @@ function importsOf(file: string): string[] {
 
 /** The runtime's modules, bottom first: a module may import only from lower layers. */
 const RUNTIME_LAYERS: readonly (readonly string[])[] = [
-  ['texts', 'slots', 'turns'],
+  ['texts', 'slots', 'turns', 'exit-process'],
   ['logger', 'metrics'],
   ['kind-registry', 'notices'],
   ['commit'],
