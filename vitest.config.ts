@@ -25,6 +25,8 @@ export default defineConfig({
       provider: 'v8',
       include: ['persistence/mongodb/**', 'persistence/server-capabilities.ts', 'persistence/chunks.ts', 'src/agenda/**'],
       reporter: ['json'],
+      // A leg with a failing test still shows what it executed.
+      reportOnFailure: true,
     },
     projects: [
       {
