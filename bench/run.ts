@@ -101,7 +101,7 @@ try {
   } finally {
     await bareClient.close();
   }
-  const memoryCheckpoints = [size('BENCH_MEMORY_FIRST', 1_000, 10_000), size('BENCH_MEMORY_LAST', 5_000, 100_000)];
+  const memoryCheckpoints = [size('BENCH_MEMORY_FIRST', 5_000, 10_000), size('BENCH_MEMORY_LAST', 10_000, 100_000)];
   await step('memory', server, `a worker's memory after ${memoryCheckpoints.join(' and ')} jobs`, () =>
     benchWorkerMemory(uri, memoryCheckpoints, (line) => process.stderr.write(`  ${line}\n`)),
   );

@@ -189,11 +189,13 @@ export class AgendaScheduler implements Scheduler {
           succeeded = true;
         } finally {
           // A one-time job that succeeded is removed by Agenda after its final save (removeOnComplete).
+          // Only then does Agenda free the job's slot (in the same turn), so only then is a signal
+          // to lock more of use: sent earlier, it finds every slot still taken and is lost.
           void settlements.finished(jobId, succeeded).then(() => {
             this.#inFlight.delete(done);
             finished();
+            this.#refill();
           });
-          this.#refill();
         }
       },
       {
