@@ -78,6 +78,8 @@ export async function openMongoRuntime(options: MongoRuntimeOptions): Promise<Op
       notificationChannel,
       name: options.name,
       work: options.work,
+      // Agenda's own errors go where the runtime's go, in the command's log format.
+      logger: options.logger,
     });
     const runtime = createProcRuntime({
       kinds,

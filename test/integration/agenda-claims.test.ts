@@ -123,4 +123,40 @@ describe('claims on Agenda jobs', () => {
     expect(String(again?._id)).toBe(String(locked?._id));
     expect(again?.failCount).toBe(1);
   });
+
+  it('lockJob (a given job) is decided by a claim as well: once, and not for a job that is not due as asked, or disabled', async () => {
+    const collection = unique('lockjob').replaceAll('-', '_');
+    const [first, second] = [await instance(collection), await instance(collection)];
+    const [due, disabled] = await first.repository.insertJobs([newJob({ n: 1 }), newJob({ n: 2 })], undefined);
+    const locked = await first.repository.lockJob(due!, { lastModifiedBy: 'first' });
+    expect(locked?.lockedAt).toBeInstanceOf(Date);
+    expect(locked?.lastModifiedBy).toBe('first');
+    expect(await second.repository.lockJob(due!, { lastModifiedBy: 'second' })).toBeUndefined();
+    expect(await second.repository.lockJob({ ...disabled!, nextRunAt: new Date(0) }, undefined)).toBeUndefined();
+    await first.repository.disableJobs({ id: disabled!._id! });
+    expect(await second.repository.lockJob(disabled!, undefined)).toBeUndefined();
+  });
+
+  it('insertJobs inserts plain new jobs in one command and leaves the rest (unique, single, already saved) to saveJob', async () => {
+    const collection = unique('insert').replaceAll('-', '_');
+    const worker = await instance(collection);
+    const [saved] = await worker.repository.insertJobs([newJob({ n: 0 })], undefined);
+    const jobs = await worker.repository.insertJobs(
+      [
+        newJob({ n: 1 }),
+        { ...(newJob({ n: 2 }) as object), unique: { 'data.n': 2 } } as never,
+        { ...(newJob({ n: 3 }) as object), name: 'single', type: 'single' } as never,
+        { ...(saved as object), data: { n: 'saved again' } } as never,
+        newJob({ n: 4 }),
+      ],
+      { lastModifiedBy: 'w' },
+    );
+    expect(jobs.map((job) => job.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 'saved again' }, { n: 4 }]);
+    expect(String(jobs[3]?._id)).toBe(String(saved?._id));
+    const stored = await database.db.collection(collection).find({}, { sort: { 'data.n': 1 } }).toArray();
+    expect(stored).toHaveLength(5);
+    // Again: the unique job and the single one are upserts, not more jobs.
+    await worker.repository.insertJobs([{ ...(newJob({ n: 2 }) as object), unique: { 'data.n': 2 } } as never, { ...(newJob({ n: 3 }) as object), name: 'single', type: 'single' } as never], undefined);
+    expect(await database.db.collection(collection).countDocuments({})).toBe(5);
+  });
 });
