@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ServerClock } from '../../persistence/mongodb/index.js';
-import { InvalidArgumentError } from '../../src/index.js';
+import { InvalidArgumentError, PersistenceError } from '../../src/index.js';
 import { useTestDatabase } from '../helpers/mongo.js';
 
 const database = useTestDatabase();
@@ -29,5 +29,19 @@ describe('the server clock', () => {
   it('refuses a refresh interval or sample count out of range', async () => {
     await expect(ServerClock.start(database.db, { refreshMs: 10 })).rejects.toThrow(InvalidArgumentError);
     await expect(ServerClock.start(database.db, { samples: 0 })).rejects.toThrow(InvalidArgumentError);
+  });
+});
+
+describe('the server clock on this machine', () => {
+  it("defaults to this machine's clock, and a server that does not report its time is a PersistenceError", async () => {
+    const clock = await ServerClock.start(database.db);
+    try {
+      // The server runs on this machine: no skew beyond the round trip.
+      expect(Math.abs(clock.sample.offsetMs)).toBeLessThanOrEqual(clock.sample.uncertaintyMs + 1);
+    } finally {
+      clock.stop();
+    }
+    const silent = { admin: () => ({ command: async () => ({ ok: 1 }) }) } as unknown as typeof database.db;
+    await expect(ServerClock.start(silent)).rejects.toThrow(PersistenceError);
   });
 });

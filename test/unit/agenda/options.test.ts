@@ -50,8 +50,19 @@ describe('createAgendaBackend options', () => {
 });
 
 describe('a server that does not answer', () => {
+  // A client whose connect failed stays closed: each case gets its own.
+  const clients: MongoClient[] = [];
+  const unreachable = () => {
+    const fresh = new MongoClient('mongodb://127.0.0.1:1/', { serverSelectionTimeoutMS: 100 });
+    clients.push(fresh);
+    return fresh.db('never_connected');
+  };
+  afterAll(async () => {
+    for (const fresh of clients) await fresh.close();
+  });
+
   it("the backend's connect does not reject (Agenda calls it unguarded); ready() and every repository call reject with a PersistenceError", async () => {
-    const backend = createAgendaBackend({ db, collection: 'jobs' });
+    const backend = createAgendaBackend({ db: unreachable(), collection: 'jobs' });
     await expect(backend.connect()).resolves.toBeUndefined();
     await expect(backend.ready()).rejects.toThrow(PersistenceError);
     await expect(backend.repository.getNextJobToRun('x', new Date(), new Date(), undefined, undefined)).rejects.toThrow(PersistenceError);
@@ -59,7 +70,7 @@ describe('a server that does not answer', () => {
   });
 
   it('the scheduler fails to start with a PersistenceError, before Agenda exists', async () => {
-    const scheduler = new AgendaScheduler({ db });
+    const scheduler = new AgendaScheduler({ db: unreachable() });
     await expect(scheduler.start(async () => undefined)).rejects.toThrow(PersistenceError);
     expect(scheduler.agenda).toBeUndefined();
     expect(await scheduler.drain(10)).toBe(0);

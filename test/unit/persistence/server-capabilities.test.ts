@@ -43,6 +43,8 @@ describe('detecting a server', () => {
 
   it('reports a server that does not answer as a PersistenceError', async () => {
     await expect(detectServerCapabilities(server(new Error('connection refused')))).rejects.toThrow(PersistenceError);
+    const refusing = { command: async () => Promise.reject('not authorized') };
+    await expect(detectServerCapabilities(refusing)).rejects.toThrow('asking the server what it can do (buildInfo) failed: not authorized');
   });
 
   it("MongoDB's set and FerretDB's differ in every flag", () => {
