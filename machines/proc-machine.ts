@@ -61,6 +61,27 @@ function failed(context: Ctx, errors: readonly string[], at: string, clearQueue:
   };
 }
 
+/** The run an event names (events of a run carry `run_id`), if any. */
+function runIdOf(event: ProcEvent): string | undefined {
+  return (event as { readonly run_id?: string }).run_id;
+}
+
+/** The call an event names (a start or a dispatch failure carries `call_id`), if any. */
+function callIdOf(event: ProcEvent): string | undefined {
+  return (event as { readonly call_id?: string }).call_id;
+}
+
+/** The event names the run that holds the proc (an event naming no run never does). */
+function holdsRun(context: Ctx, event: ProcEvent): boolean {
+  const run = runIdOf(event);
+  return run !== undefined && run === context.run?.id;
+}
+
+/** A failure of the current call hands over to the next queued one instead of clearing the queue. */
+function keepsQueueOnFailure(context: Ctx): boolean {
+  return context.queue.length > 0 && context.call !== null && !context.call.clear_queue_on_failure;
+}
+
 /** Fields for handing the next queued call over once the current process ended. */
 function promoted(context: Ctx, at: string): Partial<Ctx> {
   const [next, ...rest] = context.queue;
@@ -103,32 +124,25 @@ export const procMachine = setup({
     /** No blocking process is current or queued. */
     queueOpen: ({ context }) => !(context.call?.blocking ?? false) && !context.queue.some((call) => call.blocking),
     /** The event names the pending call. */
-    isPendingCall: ({ context, event }) =>
-      'call_id' in event && event.call_id !== undefined && event.call_id === context.call?.id,
+    isPendingCall: ({ context, event }) => {
+      const call = callIdOf(event);
+      return call !== undefined && call === context.call?.id;
+    },
     /** The event names the run holding RUNNING. */
-    isCurrentRun: ({ context, event }) =>
-      'run_id' in event && event.run_id !== undefined && event.run_id === context.run?.id,
+    isCurrentRun: ({ context, event }) => holdsRun(context, event),
     /** The run may still be asked to stop softly. */
-    isCurrentRunNotSoftTimedOut: ({ context, event }) =>
-      'run_id' in event && event.run_id === context.run?.id && context.run?.soft_timeout_at === null,
+    isCurrentRunNotSoftTimedOut: ({ context, event }) => holdsRun(context, event) && context.run?.soft_timeout_at === null,
     /** The current call runs on a worker, so it may wait for children. */
-    isCurrentWorkerRun: ({ context, event }) =>
-      'run_id' in event && event.run_id === context.run?.id && context.call?.local !== true,
+    isCurrentWorkerRun: ({ context, event }) => holdsRun(context, event) && context.call?.local !== true,
     /** A loss report that names no run/call, or names the current one. */
     targetsCurrent: ({ context, event }) =>
       event.type === 'worker.lost' &&
       (event.run_id === undefined || event.run_id === context.run?.id) &&
       (event.call_id === undefined || event.call_id === context.call?.id),
     /** Success of the current run with calls queued behind it. */
-    currentRunWithQueue: ({ context, event }) =>
-      'run_id' in event && event.run_id === context.run?.id && context.queue.length > 0,
+    currentRunWithQueue: ({ context, event }) => holdsRun(context, event) && context.queue.length > 0,
     /** Failure of the current run whose process keeps its queue on failure. */
-    currentRunKeepsQueue: ({ context, event }) =>
-      'run_id' in event &&
-      event.run_id === context.run?.id &&
-      context.queue.length > 0 &&
-      context.call !== null &&
-      !context.call.clear_queue_on_failure,
+    currentRunKeepsQueue: ({ context, event }) => holdsRun(context, event) && keepsQueueOnFailure(context),
     /** No child of this proc is processing any more. */
     noChildProcessing: ({ event }) => event.type === 'join.started' && event.processing_children === 0,
     /** Reset while processing needs force. */
@@ -223,8 +237,7 @@ export const procMachine = setup({
     }),
     fail: assign(({ context, event }) => {
       if (event.type !== 'run.failed') return {};
-      const keepQueue =
-        context.queue.length > 0 && context.call !== null && !context.call.clear_queue_on_failure;
+      const keepQueue = keepsQueueOnFailure(context);
       return {
         warnings: [...context.warnings, ...event.warnings],
         ...failed(context, event.errors, event.at, !keepQueue),
