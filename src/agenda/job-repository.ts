@@ -274,8 +274,11 @@ export class ProcstateJobRepository implements JobRepository {
 /** A claim made through `lockJob` lasts Agenda's default lock lifetime: the call names none. */
 const DEFAULT_CLAIM_LIFETIME_MS = 600_000;
 
+/**
+ * Whether a candidate read by an earlier lock query is due for this call's window (disabled jobs
+ * are not read; a job disabled since is not locked by the conditional update).
+ */
 function lockable(job: JobDocument, nextScanAt: Date, lockDeadline: Date): boolean {
-  if (job['disabled'] === true) return false;
   if (job.lockedAt instanceof Date) return job.lockedAt <= lockDeadline;
   return job.nextRunAt instanceof Date && job.nextRunAt <= nextScanAt;
 }

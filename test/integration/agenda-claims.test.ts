@@ -159,4 +159,43 @@ describe('claims on Agenda jobs', () => {
     await worker.repository.insertJobs([{ ...(newJob({ n: 2 }) as object), unique: { 'data.n': 2 } } as never, { ...(newJob({ n: 3 }) as object), name: 'single', type: 'single' } as never], undefined);
     expect(await database.db.collection(collection).countDocuments({})).toBe(5);
   });
+
+  it('a cached candidate is handed out only once due by the caller’s scan time, and options may be left out', async () => {
+    const collection = unique('window').replaceAll('-', '_');
+    const worker = await instance(collection);
+    const soon = new Date(Date.now() + 60_000);
+    await worker.repository.insertJobs([newJob({ n: 1 }), { ...(newJob({ n: 2 }) as object), nextRunAt: soon } as never], undefined);
+    // A wide scan reads both; the first is locked, the second waits in the cache.
+    const first = await worker.repository.getNextJobToRun('procstate', new Date(soon.getTime() + 1), new Date(Date.now() - LIFETIME_MS), undefined, undefined);
+    expect(first?.data).toEqual({ n: 1 });
+    expect(first?.lastModifiedBy).toBeUndefined();
+    // A scan that ends before it is due does not lock it from the cache.
+    expect(await lock(worker, 'w')).toBeUndefined();
+  });
+
+  it('purges claims older than their retention: a generation a dead worker claimed is free again after it', async () => {
+    const collection = unique('purge').replaceAll('-', '_');
+    const backend = createAgendaBackend({ db: database.db, collection, capabilities: CLAIMED, claimRetentionMs: 200, ensureIndex: false, logCollection: `${collection}_logs` });
+    await backend.ready();
+    const [job] = await backend.repository.insertJobs([newJob()], undefined);
+    const document = (await database.db.collection(collection).findOne({})) as JobDocument;
+    // A claim its maker never locked under, with a lifetime far longer than the retention.
+    expect(await new JobClaims({ collection: database.db.collection(`${collection}_claims`), retentionMs: 60_000 }).claim(document, 60_000, 'dead')).toBeDefined();
+    await sleep(250);
+    const deadline = new Date(Date.now() - 60_000);
+    // Each claim attempt purges what is past the retention first (fire and forget): within a few, the job is locked.
+    let locked: Awaited<ReturnType<typeof lock>>;
+    await until(async () => (locked = await backend.repository.getNextJobToRun('procstate', new Date(), deadline, new Date(), { lastModifiedBy: 'b' })) !== undefined);
+    expect(String(locked?._id)).toBe(String(job?._id));
+    expect(await database.db.collection(`${collection}_claims`).countDocuments({ by: 'dead' })).toBe(0);
+  });
 });
+
+/** Polls `condition` until it holds, failing after 10 s. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await sleep(20);
+  }
+}
