@@ -48,25 +48,12 @@ export function toJobParameters(document: JobDocument): JobParameters {
   return parameters as unknown as JobParameters;
 }
 
-/** Fields a new job's document holds as null when the job has none (what Agenda's `saveJob` inserts). */
-const NULLED_ON_INSERT = [
-  'lockedAt',
-  'lastFinishedAt',
-  'failedAt',
-  'failCount',
-  'failReason',
-  'repeatTimezone',
-  'lastRunAt',
-  'repeatInterval',
-  'repeatAt',
-  'disabled',
-  'progress',
-  'debounceStartedAt',
-  'fork',
-  'startDate',
-  'endDate',
-  'skipDays',
-] as const;
+/**
+ * Fields a new job's document holds as null when the job has none (what Agenda's `saveJob`
+ * inserts): every optional field but the unique constraint, which only shapes an upsert's query
+ * and is never stored, and `lastModifiedBy`, which the save sets.
+ */
+const NULLED_ON_INSERT = OPTIONAL_FIELDS.filter((field) => field !== 'unique' && field !== 'uniqueOpts' && field !== 'lastModifiedBy');
 
 /**
  * The document Agenda's `saveJob` inserts for a new job without `unique` (those are upserts, not
